@@ -1,0 +1,24 @@
+# The two set-up commands of the README: `make demo` and `make test`. Both install first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install demo test bench evaluate
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+install: $(PY)
+	$(PY) -m pip install --quiet -e ".[dev]"
+
+demo: install
+	$(VENV)/bin/earlywarn demo
+
+test: install
+	$(PY) -m pytest
+
+evaluate: install
+	$(VENV)/bin/earlywarn evaluate --model fast
+
+bench: install
+	$(VENV)/bin/earlywarn bench scoring

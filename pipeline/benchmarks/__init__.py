@@ -1,0 +1,1 @@
+"""Benchmarks that print JSON: speed is measured here, never by timed tests."""

@@ -1,0 +1,211 @@
+"""The `earlywarn` command.
+
+Results go to stdout as JSON (or JSONL) so scripts can read them; progress, tables and errors go
+to stderr so they never mix with results.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline.config import get_settings, offline_model_environment
+from pipeline.errors import EarlywarnError, RecordError
+
+app = typer.Typer(
+    help="Early-warning dissatisfaction detector and complaint case tracker.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals can hold customer text: never print them
+)
+bench_app = typer.Typer(help="Benchmarks; each prints JSON.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+err = Console(stderr=True)
+SCORE_BATCH = 256
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
+    )
+
+
+def _print_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+
+
+@app.callback()
+def _main() -> None:
+    offline_model_environment()
+
+
+def _scorer_name(value: str) -> Any:
+    from pipeline.scoring.registry import ScorerName
+
+    try:
+        return ScorerName(value)
+    except ValueError:
+        from pipeline.errors import UnknownModelError
+
+        raise UnknownModelError(value, [n.value for n in ScorerName]) from None
+
+
+ModelOption = Annotated[str, typer.Option("--model", "-m", help="which scorer: fast")]
+
+
+@app.command()
+def train(model: ModelOption = "fast", track: Annotated[bool, typer.Option(help="log the run to MLflow")] = True) -> None:
+    """Train a model on the complaint tweets in the data directory and save it under the models directory."""
+    from pipeline.datasets.complaint_tweets import load_complaint_tweets
+    from pipeline.training.fast import train_fast
+
+    _scorer_name(model)
+    settings = get_settings()
+    total = len(load_complaint_tweets(settings.data_dir))
+    with _progress() as progress:
+        task = progress.add_task("extracting cues", total=total)
+        summary = train_fast(settings, advance=lambda n: progress.advance(task, n), track=track)
+    _print_json(summary)
+
+
+@app.command()
+def evaluate(
+    model: ModelOption = "fast",
+    folds: Annotated[int, typer.Option(min=2, help="cross-validation folds")] = 10,
+    output: Annotated[Path | None, typer.Option(help="also write the JSON here")] = None,
+    track: Annotated[bool, typer.Option(help="log the run to MLflow")] = True,
+) -> None:
+    """Stratified k-fold cross-validation on the complaint tweets; prints JSON metrics."""
+    from pipeline.datasets.complaint_tweets import load_complaint_tweets
+    from pipeline.training.fast import evaluate_fast
+
+    _scorer_name(model)
+    settings = get_settings()
+    total = len(load_complaint_tweets(settings.data_dir))
+    with _progress() as progress:
+        cues = progress.add_task("extracting cues", total=total)
+        fold_task = progress.add_task(f"{folds}-fold cross-validation", total=folds)
+        result = evaluate_fast(
+            settings,
+            folds=folds,
+            advance_cues=lambda n: progress.advance(cues, n),
+            on_fold=lambda _: progress.advance(fold_task),
+            track=track,
+        )
+    if output:
+        output.write_text(json.dumps(result, indent=2) + "\n")
+    _print_json(result)
+
+
+def _batched(items: Iterator[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
+    while chunk := list(islice(items, size)):
+        yield chunk
+
+
+def _errors_path(input_path: str, output: Path | None) -> Path:
+    base = output if output else Path("stdin" if input_path == "-" else Path(input_path).name)
+    return base.with_name(base.stem + ".errors.jsonl")
+
+
+@app.command()
+def score(
+    input_path: Annotated[str, typer.Argument(metavar="INPUT", help="JSONL or CSV file, or - for JSONL on stdin")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="JSONL results (default stdout)")] = None,
+    model: ModelOption = "fast",
+    text_field: Annotated[str, typer.Option(help="field holding the message text")] = "text",
+    id_field: Annotated[str, typer.Option(help="field holding the message id (default: line-N)")] = "id",
+    errors: Annotated[Path | None, typer.Option(help="where bad records are listed (default OUTPUT.errors.jsonl)")] = None,
+) -> None:
+    """Score every record: one JSONL line per good record, in input order; bad records are reported
+    with their line and reason, and the exit code is 1 if any failed."""
+    from pipeline.ingest.files import FieldMap, read_messages
+    from pipeline.scoring.registry import load_scorer
+
+    scorer = load_scorer(_scorer_name(model), get_settings())
+    records = read_messages(input_path, FieldMap(text=text_field, id=id_field))
+    failures: list[RecordError] = []
+    out: TextIO = output.open("w", encoding="utf-8") if output else sys.stdout
+    scored = 0
+    try:
+        for chunk in _batched(records, SCORE_BATCH):
+            good = [item for _, item in chunk if not isinstance(item, RecordError)]
+            failures += [item for _, item in chunk if isinstance(item, RecordError)]
+            for result in scorer.score(good):
+                out.write(json.dumps(result.to_output()) + "\n")
+            scored += len(good)
+    finally:
+        if output:
+            out.close()
+    if failures:
+        path = errors or _errors_path(input_path, output)
+        with path.open("w", encoding="utf-8") as handle:
+            for failure in failures:
+                handle.write(json.dumps(failure.as_dict()) + "\n")
+        for failure in failures:
+            err.print(f"[red]skipped[/red] {failure}")
+        err.print(f"{scored} scored, {len(failures)} failed; the failures are listed in {path}")
+        raise typer.Exit(code=1)
+    err.print(f"{scored} scored")
+
+
+@bench_app.command("scoring")
+def bench_scoring_command(
+    messages: Annotated[int, typer.Option(help="how many real tweets")] = 5000,
+    repeats: Annotated[int, typer.Option(help="timed passes; the best is reported")] = 3,
+) -> None:
+    """Messages/s and peak memory of every trained scorer on real tweets."""
+    from pipeline.benchmarks.scoring import bench_scoring
+
+    _print_json(bench_scoring(get_settings(), n=messages, repeats=repeats))
+
+
+@app.command()
+def demo(
+    sample: Annotated[Path, typer.Option(help="hand-written sample to score")] = Path("data/sample/messages.jsonl"),
+    real: Annotated[int, typer.Option(help="also score this many real customer tweets")] = 300,
+) -> None:
+    """Train the fast model if needed, then score the sample and real customer tweets and show what
+    would be flagged, with the cues behind each flag."""
+    from pipeline.datasets.twitter_threads import load_twcs_tweets
+    from pipeline.ingest.files import read_messages
+    from pipeline.schema import Message
+    from pipeline.scoring.registry import ScorerName, available_scorers, load_scorer
+
+    settings = get_settings()
+    if ScorerName.fast not in available_scorers(settings):
+        err.print("No fast model yet: training it on the complaint tweets (about a minute).")
+        train(model="fast", track=True)
+    scorer = load_scorer(ScorerName.fast, settings)
+    messages = [m for _, m in read_messages(sample) if isinstance(m, Message)] if sample.exists() else []
+    tweets = [t for t in load_twcs_tweets(settings.data_dir) if t.inbound][:real]
+    messages += [Message(id=f"twcs-{t.tweet_id}", text=t.text, timestamp=t.created_at) for t in tweets]
+    results = scorer.score(messages)
+    flagged = sorted((r for r in results if r.is_complaint), key=lambda r: -r.dissatisfaction)
+    table = Table(title=f"{len(flagged)} of {len(results)} messages flagged as complaints (model {scorer.version})")
+    for column in ("id", "P(complaint)", "severity", "dissatisfaction", "cues"):
+        table.add_column(column)
+    for r in flagged[:25]:
+        cues = ", ".join(sorted({c.label.value for c in r.cues}))
+        table.add_row(r.id, f"{r.complaint_probability:.2f}", r.severity.name, f"{r.dissatisfaction:.2f}", cues)
+    Console().print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except EarlywarnError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

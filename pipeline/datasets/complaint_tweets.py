@@ -1,0 +1,67 @@
+"""The complaint tweets of Preotiuc-Pietro et al. (2019) joined with the X-CI severity labels.
+
+The two releases list the same tweets in different orders and with small text differences (HTML
+entities, whitespace, case), so they are joined on normalised text rather than row order. Rows of
+the first release that X-CI does not cover keep their complaint label; their severity is unknown
+(-1) unless they are not complaints, which X-CI always rates severity 0.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.config import get_settings
+from pipeline.errors import DataNotFoundError
+
+COMPLAINTS_FILE = Path("complaint-tweets") / "complaints-data.csv"
+XCI_FILE = Path("complaint-tweets") / "X-CI_Dataset.csv"
+UNKNOWN_SEVERITY = -1
+_SPACE = re.compile(r"\s+")
+
+
+def normalise_text(text: str) -> str:
+    """The join key: unescaped, lower-cased, whitespace collapsed."""
+    return _SPACE.sub(" ", html.unescape(str(text)).lower()).strip()
+
+
+def _require(path: Path, dataset: str) -> Path:
+    if not path.is_file():
+        raise DataNotFoundError(path, dataset)
+    return path
+
+
+def load_complaint_tweets(data_dir: Path | None = None) -> pd.DataFrame:
+    """One row per tweet: tweet_id, text, label (1 complaint), domain, severity (0-4, -1 unknown),
+    sentiment, emotion and the X-CI cause span (explain)."""
+    root = data_dir or get_settings().data_dir
+    tweets = pd.read_csv(
+        _require(root / COMPLAINTS_FILE, "complaint tweets"),
+        header=None,
+        names=["tweet_id", "text", "label", "domain"],
+        dtype={"tweet_id": str, "text": str, "label": int, "domain": str},
+        keep_default_na=False,
+    )
+    xci = pd.read_csv(_require(root / XCI_FILE, "X-CI severity labels"), dtype=str, keep_default_na=False)
+    xci = xci.assign(key=xci["tweet"].map(normalise_text)).drop_duplicates("key")
+    xci = xci.rename(columns={"Severity": "severity", "Explain": "explain"})[
+        ["key", "severity", "sentiment", "emotion", "explain"]
+    ]
+    joined = tweets.assign(key=tweets["text"].map(normalise_text)).merge(xci, on="key", how="left")
+    severity = pd.to_numeric(joined["severity"], errors="coerce")
+    severity = severity.where(severity.notna(), joined["label"].map({0: 0}).fillna(UNKNOWN_SEVERITY))
+    return pd.DataFrame(
+        {
+            "tweet_id": joined["tweet_id"],
+            "text": joined["text"],
+            "label": joined["label"].astype(int),
+            "domain": joined["domain"],
+            "severity": severity.astype(int),
+            "sentiment": joined["sentiment"].fillna("").str.lower(),
+            "emotion": joined["emotion"].fillna(""),
+            "explain": joined["explain"].fillna(""),
+        }
+    )

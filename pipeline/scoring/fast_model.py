@@ -1,0 +1,146 @@
+"""The fast message model: word and character TF-IDF plus cue features, two linear heads.
+
+One feature transform feeds both heads, so severity costs almost nothing on top of complaint
+intent. The complaint head is calibrated with isotonic regression on out-of-fold scores and
+carries the macro-F1-optimal threshold found on those same scores; the severity head is trained
+on complaints only and is combined with the complaint probability into a 5-way distribution
+(none = not a complaint), which keeps severity consistent with the complaint decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.preprocessing import StandardScaler
+
+from pipeline.schema import Severity
+from pipeline.scoring.calibration import best_macro_f1_threshold, fit_isotonic
+
+TEXT_COLUMN = "text"
+COMPLAINT_SEVERITIES = [s for s in Severity if s is not Severity.none]
+
+
+@dataclass(frozen=True)
+class FastPrediction:
+    complaint: NDArray[np.float64]
+    """calibrated P(complaint), shape (n,)"""
+    severity: NDArray[np.float64]
+    """P(severity) over the five levels, shape (n, 5); column 0 is P(not a complaint)"""
+
+
+def feature_frame(texts: Sequence[str], cue_matrix: NDArray[np.float64], cue_names: Sequence[str]) -> pd.DataFrame:
+    """The model's input: the text plus one column per cue feature."""
+    frame = pd.DataFrame(np.asarray(cue_matrix, dtype=float).reshape(len(texts), len(cue_names)), columns=list(cue_names))
+    frame.insert(0, TEXT_COLUMN, list(texts))
+    return frame
+
+
+class FastComplaintModel(ClassifierMixin, BaseEstimator):
+    """Complaint intent and severity from text and cue features (an sklearn estimator)."""
+
+    def __init__(
+        self,
+        C: float = 10.0,
+        severity_C: float = 3.0,
+        cue_weight: float = 0.3,
+        word_ngrams: tuple[int, int] = (1, 2),
+        char_ngrams: tuple[int, int] = (2, 5),
+        calibration_folds: int = 5,
+        random_state: int = 13,
+    ) -> None:
+        self.C = C
+        self.severity_C = severity_C
+        self.cue_weight = cue_weight
+        self.word_ngrams = word_ngrams
+        self.char_ngrams = char_ngrams
+        self.calibration_folds = calibration_folds
+        self.random_state = random_state
+
+    def _features(self, cue_columns: list[str]) -> ColumnTransformer:
+        return ColumnTransformer(
+            [
+                ("word", TfidfVectorizer(ngram_range=self.word_ngrams, sublinear_tf=True, dtype=np.float32), TEXT_COLUMN),
+                (
+                    "char",
+                    TfidfVectorizer(
+                        analyzer="char_wb", ngram_range=self.char_ngrams, min_df=2, sublinear_tf=True, dtype=np.float32
+                    ),
+                    TEXT_COLUMN,
+                ),
+                ("cues", StandardScaler(), cue_columns),
+            ],
+            transformer_weights={"word": 1.0, "char": 1.0, "cues": self.cue_weight},
+            sparse_threshold=1.0,
+        )
+
+    def _complaint_head(self) -> LogisticRegression:
+        return LogisticRegression(C=self.C, class_weight="balanced", max_iter=5000)
+
+    def fit(self, frame: pd.DataFrame, labels: Sequence[int], severity: Sequence[int] | None = None) -> FastComplaintModel:
+        """Fit both heads; `severity` uses Severity values, -1 for unknown (ignored by the severity head)."""
+        y = np.asarray(labels, dtype=int)
+        self.classes_ = np.array([0, 1])
+        self.cue_columns_ = [c for c in frame.columns if c != TEXT_COLUMN]
+        self.features_ = self._features(self.cue_columns_).fit(frame)
+        matrix = self.features_.transform(frame)
+
+        folds = StratifiedKFold(self.calibration_folds, shuffle=True, random_state=self.random_state)
+        out_of_fold = cross_val_predict(self._complaint_head(), matrix, y, cv=folds, method="predict_proba")[:, 1]
+        self.calibrator_ = fit_isotonic(out_of_fold, y)
+        self.threshold_ = best_macro_f1_threshold(y, self.calibrator_.predict(out_of_fold))
+        self.complaint_head_ = self._complaint_head().fit(matrix, y)
+
+        sev = np.full(len(y), -1) if severity is None else np.asarray(severity, dtype=int)
+        rated = (y == 1) & (sev >= Severity.no_explicit_reproach)
+        self.severity_head_ = None
+        if rated.sum() and len(np.unique(sev[rated])) == len(COMPLAINT_SEVERITIES):
+            self.severity_head_ = LogisticRegression(C=self.severity_C, class_weight="balanced", max_iter=5000).fit(
+                matrix[rated], sev[rated]
+            )
+        return self
+
+    def predict_all(self, frame: pd.DataFrame) -> FastPrediction:
+        matrix = self.features_.transform(frame)
+        complaint = self.calibrator_.predict(self.complaint_head_.predict_proba(matrix)[:, 1])
+        if self.severity_head_ is None:
+            given = np.full((len(frame), len(COMPLAINT_SEVERITIES)), 1.0 / len(COMPLAINT_SEVERITIES))
+        else:
+            given = self.severity_head_.predict_proba(matrix)
+        severity = np.column_stack([1.0 - complaint, complaint[:, None] * given])
+        return FastPrediction(complaint=complaint, severity=severity)
+
+    def predict_proba(self, frame: pd.DataFrame) -> NDArray[np.float64]:
+        p = self.predict_all(frame).complaint
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, frame: pd.DataFrame) -> NDArray[np.int_]:
+        return (self.predict_proba(frame)[:, 1] >= self.threshold_).astype(int)
+
+
+def decide_severity(prediction: FastPrediction, is_complaint: NDArray[np.bool_]) -> NDArray[np.int_]:
+    """Severity consistent with the complaint decision: none unless flagged, else the likeliest level."""
+    within = np.argmax(prediction.severity[:, 1:], axis=1) + 1
+    return np.where(is_complaint, within, int(Severity.none))
+
+
+def dissatisfaction(prediction: FastPrediction, negativity: NDArray[np.float64]) -> NDArray[np.float64]:
+    """A 0-1 reading of how unhappy the customer is, for ranking and conversation trends.
+
+    A complaint counts at least 0.5, rising to 1.0 as its expected severity goes from
+    "no explicit reproach" to "blame"; a message that is not a complaint contributes up to 0.5 by its
+    lexical negativity (VADER's negative share), so frustration below the complaint bar still shows.
+    """
+    p = prediction.complaint
+    given = prediction.severity[:, 1:] / np.clip(p[:, None], 1e-9, None)
+    expected_rank = (given * np.arange(len(COMPLAINT_SEVERITIES))).sum(axis=1) / (len(COMPLAINT_SEVERITIES) - 1)
+    value = p * (0.5 + 0.5 * expected_rank) + (1.0 - p) * 0.5 * np.clip(negativity, 0.0, 1.0)
+    return np.clip(value, 0.0, 1.0)

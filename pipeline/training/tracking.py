@@ -1,0 +1,52 @@
+"""MLflow tracking on the configured store (a local SQLite file unless EARLYWARN_MLFLOW_URI says otherwise)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import Settings
+
+
+def _configure(settings: Settings) -> Any:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    settings.models_dir.mkdir(parents=True, exist_ok=True)
+    import mlflow  # imported late: it is slow to import and only training needs it
+
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    return mlflow
+
+
+def flat_metrics(values: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
+    """Nested JSON results as MLflow metric names (`per_domain.food.macro_f1`)."""
+    out: dict[str, float] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}".replace(" ", "_")
+        if isinstance(value, Mapping):
+            out.update(flat_metrics(value, prefix=f"{name}."))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[name] = float(value)
+    return out
+
+
+@contextmanager
+def tracked_run(settings: Settings, experiment: str, run_name: str, params: Mapping[str, Any]) -> Iterator[Any]:
+    """An MLflow run with its params logged; yields the mlflow module for metrics and artefacts."""
+    mlflow = _configure(settings)
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run(run_name=run_name):
+        mlflow.log_params({k: json.dumps(v) if isinstance(v, (list, tuple, dict)) else v for k, v in params.items()})
+        yield mlflow
+
+
+def log_json(mlflow: Any, payload: Mapping[str, Any], name: str) -> None:
+    mlflow.log_metrics(flat_metrics(payload))
+    mlflow.log_dict(dict(payload), name)
+
+
+def log_folder(mlflow: Any, folder: Path, artifact_path: str) -> None:
+    mlflow.log_artifacts(str(folder), artifact_path=artifact_path)

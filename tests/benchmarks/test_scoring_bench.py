@@ -1,0 +1,10 @@
+from pipeline.benchmarks.scoring import bench_scoring
+from pipeline.config import Settings
+
+
+def test_bench_reports_rates_and_memory_for_each_trained_scorer(models_dir, settings):
+    report = bench_scoring(Settings(models_dir=models_dir, data_dir=settings.data_dir), n=300, repeats=1)
+    [fast] = report["scorers"]
+    assert fast["scorer"] == "fast" and fast["messages"] == 300
+    assert fast["model_only_messages_per_s"] > fast["end_to_end_messages_per_s"] > 0
+    assert fast["peak_rss_mib"] > 50

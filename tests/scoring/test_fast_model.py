@@ -1,0 +1,51 @@
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from pipeline.schema import Severity
+from pipeline.scoring.fast_model import FastComplaintModel, FastPrediction, decide_severity, dissatisfaction
+
+
+def test_estimator_params_round_trip():
+    model = FastComplaintModel(C=3.0, char_ngrams=(3, 5))
+    assert clone(model).get_params() == model.get_params()
+
+
+def test_severity_distribution_is_consistent_with_complaint_probability(fast_scorer, complaint_tweets):
+    from pipeline.scoring.fast_model import feature_frame
+
+    texts = complaint_tweets["text"].head(200).tolist()
+    frame = feature_frame(texts, np.asarray(fast_scorer.extractor.featurize(texts)), fast_scorer.meta.feature_names)
+    prediction = fast_scorer.model.predict_all(frame)
+    assert prediction.severity.shape == (200, len(Severity))
+    np.testing.assert_allclose(prediction.severity.sum(axis=1), 1.0, atol=1e-9)
+    np.testing.assert_allclose(prediction.severity[:, 0], 1.0 - prediction.complaint)
+
+
+def test_severity_is_none_exactly_when_not_flagged():
+    prediction = FastPrediction(
+        complaint=np.array([0.9, 0.2]),
+        severity=np.array([[0.1, 0.1, 0.1, 0.6, 0.1], [0.8, 0.05, 0.05, 0.05, 0.05]]),
+    )
+    severities = decide_severity(prediction, np.array([True, False]))
+    assert list(severities) == [Severity.accusation, Severity.none]
+
+
+def test_dissatisfaction_rises_with_severity_and_negativity():
+    def one(p, given, neg=0.0):
+        given = np.asarray(given) / np.sum(given)
+        pred = FastPrediction(np.array([p]), np.concatenate([[1 - p], p * given])[None, :])
+        return float(dissatisfaction(pred, np.array([neg]))[0])
+
+    mild, harsh = one(0.9, [1, 0, 0, 0]), one(0.9, [0, 0, 0, 1])
+    assert 0.0 <= mild < harsh <= 1.0
+    assert one(0.05, [1, 1, 1, 1], neg=0.8) > one(0.05, [1, 1, 1, 1], neg=0.0)
+
+
+def test_fit_needs_both_classes(complaint_tweets):
+    from pipeline.scoring.fast_model import feature_frame
+
+    only_negative = complaint_tweets[complaint_tweets["label"] == 0].head(50)
+    frame = feature_frame(only_negative["text"].tolist(), np.zeros((50, 2)), ["a", "b"])
+    with pytest.raises(ValueError):
+        FastComplaintModel(calibration_folds=2).fit(frame, only_negative["label"])

@@ -1,0 +1,87 @@
+"""The `earlywarn` command end to end, in-process, against the real data and a real trained model."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+from pipeline.config import get_settings
+
+
+@pytest.fixture
+def env(monkeypatch, models_dir, tmp_path):
+    monkeypatch.setenv("EARLYWARN_MODELS_DIR", str(models_dir))
+    monkeypatch.setenv("EARLYWARN_MLFLOW_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+runner = CliRunner()
+
+
+def test_score_writes_one_line_per_good_record_in_order_and_lists_the_bad_ones(env):
+    source = env / "in.jsonl"
+    source.write_text(
+        "\n".join(
+            [
+                json.dumps({"id": "a", "text": "You promised a refund and I'm still waiting. Cancel my account!"}),
+                "{broken",
+                json.dumps({"id": "b", "text": None}),
+                json.dumps({"id": "c", "text": "What time do you open tomorrow?"}),
+            ]
+        )
+        + "\n"
+    )
+    out = env / "out.jsonl"
+    result = runner.invoke(app, ["score", str(source), "--output", str(out)])
+    assert result.exit_code == 1
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["a", "c"]
+    assert set(rows[0]) == {"id", "complaint_probability", "is_complaint", "threshold", "severity",
+                            "severity_probabilities", "dissatisfaction", "cues", "model_version"}
+    assert rows[0]["complaint_probability"] > rows[1]["complaint_probability"]
+    errors = [json.loads(line) for line in (env / "out.errors.jsonl").read_text().splitlines()]
+    assert [(e["line"], e["field"]) for e in errors] == [(2, "<record>"), (3, "text")]
+    assert "line 2" in result.stderr and "line 3" in result.stderr
+
+
+def test_score_reads_csv_with_named_fields_and_exits_clean(env):
+    source = env / "in.csv"
+    source.write_text("tweet_id,tweet\n1,my order never arrived and nobody answers\n2,love the new app\n")
+    result = runner.invoke(app, ["score", str(source), "--text-field", "tweet", "--id-field", "tweet_id"])
+    assert result.exit_code == 0, result.stderr
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["1", "2"]
+
+
+def test_unknown_model_is_refused_with_the_choices(env):
+    source = env / "in.jsonl"
+    source.write_text(json.dumps({"id": "a", "text": "hi"}) + "\n")
+    result = runner.invoke(app, ["score", str(source), "--model", "gpt"])
+    assert result.exit_code != 0
+    assert "choose one of fast" in str(result.exception)
+
+
+@pytest.mark.slow
+def test_train_then_evaluate_log_to_mlflow(env, monkeypatch):
+    monkeypatch.setenv("EARLYWARN_MODELS_DIR", str(env / "models"))
+    get_settings.cache_clear()
+    trained = runner.invoke(app, ["train", "--model", "fast"])
+    assert trained.exit_code == 0, trained.stderr
+    summary = json.loads(trained.stdout)
+    assert (env / "models" / "fast" / "model.joblib").is_file()
+    assert summary["training_rows"] == 2759
+
+    evaluated = runner.invoke(app, ["evaluate", "--model", "fast", "--folds", "2"])
+    assert evaluated.exit_code == 0, evaluated.stderr
+    metrics = json.loads(evaluated.stdout)
+    assert metrics["folds"] == 2 and 0.75 < metrics["complaint_macro_f1"] <= 1.0
+    assert set(metrics["per_domain"]) >= {"apparel", "random_tweet", "transport"}
+
+    import mlflow
+
+    mlflow.set_tracking_uri(get_settings().tracking_uri)
+    runs = mlflow.search_runs(experiment_names=["earlywarn-train", "earlywarn-evaluate"])
+    assert len(runs) == 2
+    assert "metrics.complaint_macro_f1" in runs.columns
