@@ -102,6 +102,7 @@ def evaluate(
             track=track,
         )
     if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(result, indent=2) + "\n")
     _print_json(result)
 
@@ -166,6 +167,17 @@ def bench_scoring_command(
     from pipeline.benchmarks.scoring import bench_scoring
 
     _print_json(bench_scoring(get_settings(), n=messages, repeats=repeats))
+
+
+@bench_app.command("cues")
+def bench_cues_command(
+    messages: Annotated[int, typer.Option(help="how many real tweets")] = 5000,
+    repeats: Annotated[int, typer.Option(help="timed passes; the best is reported")] = 3,
+) -> None:
+    """Cue extraction messages/s on real tweets, beside VADER and the tokenizer alone."""
+    from pipeline.benchmarks.cues import bench_cues
+
+    _print_json(bench_cues(get_settings(), n=messages, repeats=repeats))
 
 
 @app.command()

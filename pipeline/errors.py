@@ -69,3 +69,26 @@ class ChecksumMismatchError(EarlywarnError):
             f"{path} has sha256 {actual}, expected {expected}: the download is corrupt or the release "
             f"changed. Delete the file and fetch it again."
         )
+
+
+class DatasetFormatError(EarlywarnError, ValueError):
+    """A release file is there but not in the shape its loader expects (wrong release or corrupt)."""
+
+    code = "E007"
+
+    def __init__(self, path: Path, line: int | None, reason: str) -> None:
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(
+            f"{where}: {reason}. The file is not the documented release: check it with "
+            f"`python scripts/fetch_data.py --verify DIR` and fetch it again if it fails."
+        )
+
+
+class DownloadError(EarlywarnError):
+    code = "E008"
+
+    def __init__(self, url: str, reason: object) -> None:
+        super().__init__(
+            f"could not download {url}: {reason}. Check the network (or proxy settings), or fetch the "
+            f"file by hand and check it with `python scripts/fetch_data.py --verify DIR`."
+        )

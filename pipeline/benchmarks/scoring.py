@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import resource
-import time
 from typing import Any
 
 import numpy as np
 
+from pipeline.benchmarks.timing import best_rate
 from pipeline.config import Settings
 from pipeline.datasets.twitter_threads import load_twcs_tweets
 from pipeline.scoring.registry import ScorerName, available_scorers, load_scorer
@@ -25,15 +25,6 @@ BATCH = 512
 def bench_texts(settings: Settings, n: int = 5000) -> list[str]:
     """The first n real customer-support tweets (Kaggle TWCS head), customers and agents alike."""
     return [tweet.text for tweet in load_twcs_tweets(settings.data_dir)][:n]
-
-
-def _best_rate(run: Any, n: int, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - started)
-    return n / best
 
 
 def _measure(name: str, settings: Settings, texts: list[str], repeats: int) -> dict[str, Any]:
@@ -49,11 +40,11 @@ def _measure(name: str, settings: Settings, texts: list[str], repeats: int) -> d
         frames = [feature_frame(texts[i : i + BATCH], cues[i : i + BATCH], scorer.meta.feature_names)
                   for i in range(0, len(texts), BATCH)]
         result["model_only_messages_per_s"] = round(
-            _best_rate(lambda: [scorer.model.predict_all(f) for f in frames], len(texts), repeats), 1)
+            best_rate(lambda: [scorer.model.predict_all(f) for f in frames], len(texts), repeats), 1)
         result["cue_extraction_messages_per_s"] = round(
-            _best_rate(lambda: [scorer.extractor.featurize(t) for _, t in batches], len(texts), repeats), 1)
+            best_rate(lambda: [scorer.extractor.featurize(t) for _, t in batches], len(texts), repeats), 1)
     result["end_to_end_messages_per_s"] = round(
-        _best_rate(lambda: [scorer.score_texts(i, t) for i, t in batches], len(texts), repeats), 1)
+        best_rate(lambda: [scorer.score_texts(i, t) for i, t in batches], len(texts), repeats), 1)
     result["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return result
 

@@ -7,7 +7,7 @@ Every loader takes `data_dir: Path | None = None` (default: `get_settings().data
 
 from __future__ import annotations
 
-from ._io import DatasetFormatError
+from pipeline.errors import DatasetFormatError
 from .airline_threads import load_airline_threads
 from .banking77 import categories as banking77_categories
 from .banking77 import load_banking77

@@ -15,22 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import get_settings
-from pipeline.errors import DataNotFoundError, EarlywarnError
+from pipeline.errors import DatasetFormatError, DataNotFoundError
 
 _LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
-
-
-class DatasetFormatError(EarlywarnError, ValueError):
-    """A release file is there but not in the shape its loader expects (wrong release or corrupt)."""
-
-    code = "E100"
-
-    def __init__(self, path: Path, line: int | None, reason: str) -> None:
-        where = f"{path}:{line}" if line is not None else str(path)
-        super().__init__(
-            f"{where}: {reason}. The file is not the documented release: check it with "
-            f"`python scripts/fetch_data.py --verify DIR` and fetch it again if it fails."
-        )
 
 
 def data_root(data_dir: Path | None) -> Path:

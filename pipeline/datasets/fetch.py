@@ -33,21 +33,11 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from pipeline.errors import ChecksumMismatchError, DataNotFoundError, EarlywarnError
+from pipeline.errors import ChecksumMismatchError, DataNotFoundError, DownloadError, EarlywarnError
 
 from ._io import csv_records
 
 _CHUNK = 1 << 16
-
-
-class DownloadError(EarlywarnError):
-    code = "E101"
-
-    def __init__(self, url: str, reason: object) -> None:
-        super().__init__(
-            f"could not download {url}: {reason}. Check the network (or proxy settings), or fetch the "
-            f"file by hand and check it with `python scripts/fetch_data.py --verify DIR`."
-        )
 
 
 class Subset(Protocol):

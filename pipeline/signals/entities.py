@@ -57,7 +57,7 @@ class CaseReferences:
             taken.add(identifier)
             label = REFERENCE_KEYWORDS[doc[start].norm_]
             references.append(Span(doc, identifier, end, label=label))
-        kept = [ent for ent in doc.ents if all(ent.end <= ref.start or ent.start >= ref.end for ref in references)]
+        kept = [ent for ent in doc.ents if not any(_overlap(ent, ref) for ref in references)]
         doc.ents = sorted(kept + references, key=lambda span: span.start)
         return doc
 
@@ -85,6 +85,10 @@ class EntityExtractor:
         return self.extract([text])[0]
 
 
+def _overlap(a: Span, b: Span) -> bool:
+    return a.start < b.end and b.start < a.end
+
+
 def _case_entities(doc: Doc) -> list[Entity]:
     keep = CASE_NER_LABELS | set(REFERENCE_KEYWORDS.values())
     entities = []
@@ -97,7 +101,7 @@ def _case_entities(doc: Doc) -> list[Entity]:
 
 
 def _with_currency_symbol(ent: Span) -> Span:
-    """The small model often leaves the symbol out of "£45.99"; an amount without its currency is ambiguous."""
+    """The small model often leaves the symbol out of "£45.99"; an amount needs its currency."""
     before = ent.start - 1
     if before >= 0 and ent.doc[before].is_currency and not ent.doc[before].whitespace_:
         return ent.doc[before : ent.end]

@@ -51,12 +51,13 @@ def build_pipeline() -> Language:
 
 
 class CueExtractor:
-    """Finds complaint cues; build once and reuse (building compiles ~4,000 patterns, ~1 s)."""
+    """Finds complaint cues. Build once and reuse: building compiles every rule and loads VADER."""
 
     def __init__(self) -> None:
         self.nlp = build_pipeline()
 
     def extract_with_sentiment(self, texts: Sequence[str], batch_size: int = 512) -> list[CueAnalysis]:
+        """Cues and VADER scores per text: what `cue_features` needs, with VADER run once."""
         results = []
         for doc in self.nlp.pipe(texts, batch_size=batch_size):
             scores: Any = doc._.get(DOC_ATTR)

@@ -8,6 +8,7 @@ tokens, so a calm message costs two regex scans.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -23,14 +24,23 @@ CAPS_WEIGHT = 0.5
 CAPS_EXPLANATION = "word written in capitals: the customer is shouting"
 PUNCT_EXPLANATION = "repeated '!' or '?': heightened emotion"
 
-#: Three or more capital letters standing alone as a word; not part of a @handle or a link.
-CAPS_WORD = re.compile(r"(?<![\w@/#.])[A-Z]{3,}(?![\w])")
+#: Three or more capital letters ending a word; `shouted_words` then checks where the word starts.
+#: (No lookbehind here: a pattern that starts with a character class lets the engine skip ahead.)
+CAPS_WORD = re.compile(r"[A-Z]{3,}(?!\w)")
+_NOT_BEFORE_CAPS_WORD = frozenset("@/#.")
 PUNCT_RUN = re.compile(rf"[!?]{{{PUNCT_RUN_MIN},}}")
 
 
-def is_shouted(word: str) -> bool:
-    """A CAPS_WORD match that is not a known acronym (FCA, USB, ASAP)."""
-    return word.lower() not in ACRONYMS
+def shouted_words(text: str) -> Iterator[re.Match[str]]:
+    """Whole words of 3+ capitals that are not known acronyms (FCA, USB, ASAP), @handles, links or
+    redactions (the CFPB and many CRMs replace personal details with "XXXX")."""
+    for match in CAPS_WORD.finditer(text):
+        before = text[match.start() - 1] if match.start() else " "
+        if before.isalnum() or before == "_" or before in _NOT_BEFORE_CAPS_WORD:
+            continue
+        word = match.group()
+        if word.lower() not in ACRONYMS and word.strip("X"):
+            yield match
 
 
 def punctuation_weight(run: str) -> float:
@@ -44,14 +54,15 @@ def make_intensity(nlp: Language, name: str) -> IntensityCues:
 
 
 class IntensityCues:
+    """Marks shouted words and "!!"/"?!" runs."""
+
     def __init__(self) -> None:
         register_extensions()
 
     def __call__(self, doc: Doc) -> Doc:
         text = token_text(doc).text
-        for word in CAPS_WORD.finditer(text):
-            if is_shouted(word.group()):
-                _mark(doc, word.start(), word.end(), CAPS_WEIGHT, CAPS_EXPLANATION)
+        for word in shouted_words(text):
+            _mark(doc, word.start(), word.end(), CAPS_WEIGHT, CAPS_EXPLANATION)
         for run in PUNCT_RUN.finditer(text):
             _mark(doc, run.start(), run.end(), punctuation_weight(run.group()), PUNCT_EXPLANATION)
         return doc

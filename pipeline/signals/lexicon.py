@@ -33,6 +33,8 @@ class CueRule:
     `not_after`: NORMs that make the match innocent when they come right before it ("twice a week").
     `not_before`: NORMs that make it innocent when they come right after it ("ten times better").
     `needs_negative_context`: only fires near a complaint signal; how sarcasm is told from praise.
+    `extend_left`: NORMs just before the match that belong to it ("for the past" 3 days), taken in
+    after matching (up to EXTEND_LEFT_MAX) so that patterns need not try them at every token.
     """
 
     label: CueLabel
@@ -45,12 +47,21 @@ class CueRule:
     not_after: frozenset[str] = frozenset()
     not_before: frozenset[str] = frozenset()
     needs_negative_context: bool = False
+    extend_left: frozenset[str] = frozenset()
 
 
-def _rule(label: CueLabel, name: str, weight: float, explanation: str, *patterns: str, **flags: Any) -> CueRule:
-    for key in ("not_after", "not_before"):
-        if key in flags:
-            flags[key] = frozenset(flags[key])
+def _words(text: str) -> frozenset[str]:
+    """A word set written as one space-separated string: easier to read and edit than quoted items."""
+    return frozenset(text.split())
+
+
+def _rule(
+    label: CueLabel, name: str, weight: float, explanation: str, *patterns: str, **flags: Any
+) -> CueRule:
+    """CueRule with the patterns as positional arguments; word-set flags as "word word" strings."""
+    for key in ("not_after", "not_before", "extend_left"):
+        if isinstance(flags.get(key), str):
+            flags[key] = _words(flags[key])
     return CueRule(label, name, weight, explanation, patterns, **flags)
 
 
@@ -59,12 +70,11 @@ def _rule(label: CueLabel, name: str, weight: float, explanation: str, *patterns
 # --------------------------------------------------------------------------------------------
 
 #: NORMs that negate what follows them in the same clause. "n't"/"nt"/"cannot" all NORM to "not".
-NEGATORS = frozenset({"not", "no", "never", "without", "nothing", "nobody", "noone", "none", "neither", "nor", "hardly"})
+NEGATORS = _words("hardly neither never no nobody none noone nor not nothing without")
 
 #: Words and punctuation that end a clause: a negator before them does not reach past them.
-CLAUSE_BREAKS = frozenset(
-    {".", ",", ";", ":", "!", "?", "...", "…", "-", "–", "—", "(", ")", "/",
-     "but", "so", "because", "cause", "cos", "coz", "cuz", "and", "however", "although", "though", "then"}
+CLAUSE_BREAKS = _words(
+    "! ( ) , - . ... / : ; ? although and because but cause cos coz cuz however so then though – — …"
 )
 
 #: Verbs that open a new embedded wish: "they won't let me cancel" still wants to cancel.
@@ -75,6 +85,13 @@ INABILITY_MODALS = frozenset({"can", "could"})
 
 #: After a negator these mark a question by inversion ("why won't you let me..."), not a denial.
 SUBJECT_PRONOUNS = frozenset({"i", "you", "u", "we", "they", "he", "she", "it"})
+
+#: A new subject starts a new clause: in "if this isn't fixed I'm cancelling" the "n't" stays in the
+#: if-clause. Only unambiguous subject forms ("you" and "it" are objects too).
+CLAUSE_SUBJECTS = frozenset({"i", "we", "they", "he", "she"})
+
+#: ...unless the clause before is a negated opinion that carries over: "I don't think I'll cancel".
+NEGATION_RAISERS = _words("believe expect guess imagine intend mean need plan reckon suppose think want")
 
 #: Token sequences that put what follows in a hypothetical: "if I ever need to escalate...".
 HYPOTHETICALS: tuple[tuple[str, ...], ...] = (
@@ -103,149 +120,188 @@ SENTIMENT_NEGATION_WINDOW = 3  # VADER's own scope for negating a sentiment word
 
 WORD_SETS: dict[str, frozenset[str]] = {
     # escalation
-    "ROLE": frozenset({"manager", "managers", "supervisor", "supervisors", "boss", "superior", "superiors", "ceo",
-                       "director", "higher-up", "higher-ups", "senior"}),
-    "TALK": frozenset({"speak", "speaking", "talk", "talking", "chat", "chatting", "escalate", "transfer",
-                       "transferred", "put", "through"}),
-    "ASK": frozenset({"want", "need", "demand", "demanding", "request", "requesting", "get", "give", "see",
-                      "ask", "asking", "asked", "call", "email", "contact", "contacting"}),
-    "DET": frozenset({"a", "the", "your", "ur", "yr", "someone", "somebody", "anyone", "anybody", "my"}),
+    "ROLE": _words(
+        "boss ceo director higher-up higher-ups manager managers senior superior superiors "
+        "supervisor supervisors"
+    ),
+    "TALK": _words("chat chatting escalate put speak speaking talk talking through transfer transferred"),
+    "ASK": _words(
+        "ask asked asking call contact contacting demand demanding email get give need request "
+        "requesting see want"
+    ),
+    "COMPLAIN_TO": _words(
+        "call calling complain complaining contact contacting email emailing escalate write writing"
+    ),
+    "DET": _words("a anybody anyone my somebody someone the ur your yr"),
     # churn
-    "CANCEL": frozenset({"cancel", "cancelling", "canceling", "terminate", "terminating", "end", "ending"}),
-    "RELATIONSHIP": frozenset({"account", "accounts", "subscription", "subscriptions", "sub", "contract", "contracts",
-                               "membership", "service", "services", "plan", "policy", "broadband", "package",
-                               "debit", "everything", "prime", "insurance", "mortgage", "tariff"}),
-    "POSS": frozenset({"my", "our", "the", "this", "your", "ur", "all", "me", "us"}),
-    "SWITCH": frozenset({"switch", "switching", "switched", "change", "changing", "move", "moving", "port",
-                         "porting", "go", "going", "leave", "leaving"}),
-    "PROVIDER": frozenset({"provider", "providers", "supplier", "suppliers", "network", "networks", "bank", "banks",
-                           "carrier", "carriers", "isp", "insurer", "insurers", "airline", "airlines", "competitor",
-                           "competitors", "company", "companies"}),
-    "OTHER": frozenset({"another", "competitor", "competitors", "different", "new", "better", "cheaper", "someone",
-                        "somebody", "elsewhere", "rival"}),
-    "TAKE": frozenset({"take", "taking", "took", "spend", "spending", "put", "putting"}),
-    "PATRONAGE": frozenset({"business", "money", "custom", "cash", "loyalty"}),
-    "USE": frozenset({"use", "using", "fly", "flying", "shop", "shopping", "order", "ordering", "buy", "buying",
-                      "book", "booking", "stay", "staying", "bank", "banking", "deal", "dealing", "recommend",
-                      "recommending", "travel", "travelling", "traveling", "choose", "choosing", "purchase",
-                      "purchasing", "trust", "return", "returning", "come", "coming", "spend", "spending"}),
+    "CANCEL": _words("cancel canceling cancelling end ending terminate terminating"),
+    "RELATIONSHIP": _words(
+        "account accounts broadband contract contracts debit everything insurance "
+        "membership mortgage package plan policy prime service services sub subscription "
+        "subscriptions tariff"
+    ),
+    "POSS": _words("all me my our the this ur us your"),
+    "SWITCH": _words(
+        "change changing go going leave leaving move moving port porting switch switched switching"
+    ),
+    "PROVIDER": _words(
+        "airline airlines bank banks carrier carriers companies company competitor "
+        "competitors insurer insurers isp network networks provider providers supplier "
+        "suppliers"
+    ),
+    "OTHER": _words(
+        "another better cheaper competitor competitors different elsewhere new rival somebody someone"
+    ),
+    "TAKE": _words("put putting spend spending take taking took"),
+    "PATRONAGE": _words("business cash custom loyalty money"),
+    "USE": _words(
+        "bank banking book booking buy buying choose choosing come coming deal dealing fly flying "
+        "order ordering purchase purchasing recommend recommending return returning shop shopping "
+        "spend spending stay staying travel traveling travelling trust use using"
+    ),
     # regulators and legal
-    "REGULATOR": frozenset({"fca", "ombudsman", "ombudsmen", "ofcom", "ofgem", "ofwat", "cfpb", "bbb", "ftc", "fcc",
-                            "caa", "orr", "ico", "cma", "gdpr", "watchdog", "regulator", "regulators", "lawyer",
-                            "lawyers", "solicitor", "solicitors", "attorney", "attorneys", "lawsuit", "litigation",
-                            "barrister"}),
+    "REGULATOR": _words(
+        "attorney attorneys barrister bbb caa cfpb cma fca fcc ftc gdpr ico lawsuit lawyer "
+        "lawyers litigation ofcom ofgem ofwat ombudsman ombudsmen orr regulator regulators "
+        "solicitor solicitors watchdog"
+    ),
     # amplification
-    "SHARE": frozenset({"post", "posting", "posted", "share", "sharing", "put", "putting", "blast", "blasting",
-                        "publish", "publishing", "plaster", "plastering", "spread", "spreading", "make", "making",
-                        "tweet", "tweeting"}),
-    "SOCIAL": frozenset({"social", "facebook", "fb", "twitter", "instagram", "insta", "tiktok", "reddit", "youtube",
-                         "linkedin", "internet", "web", "x"}),
-    "MEDIA_VERB": frozenset({"tag", "tagging", "contact", "contacting", "call", "calling", "tell", "telling", "go",
-                             "going", "went", "email", "emailing", "write", "writing", "alert", "alerting"}),
-    "MEDIA": frozenset({"press", "media", "papers", "newspapers", "newspaper", "news", "bbc", "journalists",
-                        "journalist", "reporters", "itv", "cnn", "telegraph", "watchdog"}),
-    "BAD_RATING": frozenset({"bad", "terrible", "negative", "awful", "horrible", "poor", "scathing", "worst",
-                             "honest", "damning", "angry"}),
-    "LOW_STARS": frozenset({"1", "one", "zero", "0", "half", "no"}),
-    "REVIEW_SITE": frozenset({"trustpilot", "tripadvisor", "yelp", "feefo", "reviews.io"}),
-    "AUDIENCE": frozenset({"everyone", "everybody", "others", "friends", "family", "followers", "world"}),
-    "TELL": frozenset({"tell", "telling", "warn", "warning", "let", "letting"}),
+    "SHARE": _words(
+        "blast blasting make making plaster plastering post posted posting publish publishing "
+        "put putting share sharing spread spreading tweet tweeting"
+    ),
+    "SOCIAL": _words(
+        "facebook fb insta instagram internet linkedin reddit social tiktok twitter web x youtube"
+    ),
+    "MEDIA_VERB": _words(
+        "alert alerting call calling contact contacting email emailing go going tag "
+        "tagging tell telling went write writing"
+    ),
+    "MEDIA": _words(
+        "bbc cnn itv journalist journalists media news newspaper newspapers papers press "
+        "reporters telegraph watchdog"
+    ),
+    "BAD_RATING": _words("angry awful bad damning honest horrible negative poor scathing terrible worst"),
+    "LOW_STARS": _words("0 1 half no one zero"),
+    "REVIEW_SITE": _words("feefo reviews.io tripadvisor trustpilot yelp"),
+    "AUDIENCE": _words("everybody everyone family followers friends others world"),
+    "TELL": _words("let letting tell telling warn warning"),
     # repeated contact
-    "CONTACT_ING": frozenset({"calling", "ringing", "phoning", "emailing", "messaging", "chasing", "asking", "tweeting",
-                              "contacting", "complaining", "explaining", "getting", "being", "having", "happening",
-                              "failing", "crashing", "dropping", "telling", "saying", "trying", "sending",
-                              "charging", "breaking", "freezing", "disconnecting", "cutting", "losing", "delaying",
-                              "cancelling", "canceling", "going", "waiting", "promising", "repeating", "writing"}),
-    "AGAIN_AFTER": frozenset({"called", "contacted", "emailed", "messaged", "rang", "phoned", "chased", "asked",
-                              "complained", "tweeted", "wrote", "happened", "happening", "broken", "broke", "failed",
-                              "failing", "down", "late", "delayed", "cancelled", "canceled", "crashed", "crashing",
-                              "wrong", "charged", "overcharged", "missing", "lost", "declined", "stuck", "disconnected",
-                              "dropped", "same", "out", "off", "gone", "delay", "problem", "problems", "issue",
-                              "issues", "error", "outage", "disappointed", "let", "ignored", "billed", "told"}),
-    "MANY": frozenset({"multiple", "several", "numerous", "countless", "many", "dozen", "dozens", "hundred",
-                       "hundreds", "million", "umpteen", "few", "2", "3", "4", "5", "6", "7", "8", "9", "10",
-                       "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twenty"}),
-    "STILL_BAD": frozenset({"not", "no", "nothing", "never", "broken", "down", "unresolved", "unable", "having",
-                            "getting", "missing", "charging", "happening", "stuck", "ongoing", "waiting", "without",
-                            "nobody", "wrong", "failing", "crashing", "showing", "dealing", "chasing", "same"}),
-    "AUX": frozenset({"have", "has", "had", "do", "does", "did", "is", "are", "was", "were", "can", "could", "will",
-                      "would", "am"}),
-    "ALREADY_DONE": frozenset({"called", "contacted", "explained", "told", "sent", "provided", "given", "gave",
-                               "asked", "complained", "emailed", "reported", "spoken", "spoke", "phoned", "rang",
-                               "messaged", "dm'd", "dmed", "tweeted", "submitted", "done", "tried", "raised",
-                               "chased"}),
+    "CONTACT_ING": _words(
+        "asking being breaking calling canceling cancelling charging chasing complaining "
+        "contacting crashing cutting delaying disconnecting dropping emailing explaining "
+        "failing freezing getting going happening having losing messaging phoning "
+        "promising repeating ringing saying sending telling trying tweeting waiting "
+        "writing"
+    ),
+    "AGAIN_AFTER": _words(
+        "asked billed broke broken called canceled cancelled charged chased complained "
+        "contacted crashed crashing declined delay delayed disappointed disconnected down "
+        "dropped emailed error failed failing gone happened happening ignored issue "
+        "issues late let lost messaged missing off out outage overcharged phoned problem "
+        "problems rang same stuck told tweeted wrong wrote"
+    ),
+    "MANY": _words(
+        "10 2 3 4 5 6 7 8 9 countless dozen dozens eight few five four hundred hundreds many "
+        "million multiple nine numerous seven several six ten three twenty two umpteen"
+    ),
+    "STILL_BAD": _words(
+        "broken charging chasing crashing dealing down failing getting happening having "
+        "missing never no nobody not nothing ongoing same showing stuck unable unresolved "
+        "waiting without wrong"
+    ),
+    "AUX": _words("am are can could did do does had has have is was were will would"),
+    "ALREADY_DONE": _words(
+        "asked called chased complained contacted dm'd dmed done emailed explained gave "
+        "given messaged phoned provided raised rang reported sent spoke spoken submitted "
+        "told tried tweeted"
+    ),
     # waiting time
-    "UNIT": frozenset({"minute", "minutes", "min", "mins", "hour", "hours", "hr", "hrs", "day", "days", "week", "weeks",
-                       "wk", "wks", "month", "months", "mth", "mths", "fortnight", "fortnights"}),
-    "VAGUE_SPAN": frozenset({"hours", "days", "weeks", "months", "ages", "forever", "eternity", "ever"}),
-    "QUALIFIER": frozenset({"for", "over", "nearly", "almost", "about", "around", "more", "than", "at", "least",
-                            "past", "last", "another", "literally", "like", "whole", "full", "entire", "an", "extra",
-                            "less", "under",
-                            "good", "solid", "the", "a", "upwards", "of", "nearing", "approx", "approximately"}),
-    "FEW": frozenset({"couple", "few", "several", "many", "multiple", "number", "two", "three", "four", "five", "six",
-                      "seven", "eight", "nine", "ten"}),
-    "TIME_POINT": frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "mon", "tue",
-                             "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun", "yesterday", "morning",
-                             "afternoon", "evening", "night", "week", "weekend", "month", "january", "february",
-                             "march", "april", "may", "june", "july", "august", "september", "october", "november",
-                             "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
-                             "dec", "christmas", "xmas", "easter", "thanksgiving", "lunchtime", "midday", "noon",
-                             "time", "year"}),
-    "WHOLE_PERIOD": frozenset({"day", "week", "morning", "afternoon", "evening", "night", "weekend", "month"}),
-    "AWAITED": frozenset({"reply", "replies", "response", "responses", "answer", "answers", "update", "updates",
-                          "callback", "word", "contact", "news", "refund", "resolution", "feedback", "acknowledgement",
-                          "acknowledgment", "email", "call", "delivery"}),
-    "ARRIVE": frozenset({"heard", "received", "arrived", "come", "turned", "delivered", "got", "gotten", "showed",
-                         "shown", "refunded", "resolved", "fixed", "credited", "processed", "sorted", "dispatched",
-                         "shipped"}),
+    "UNIT": _words(
+        "day days fortnight fortnights hour hours hr hrs min mins minute minutes month months "
+        "mth mths week weeks wk wks"
+    ),
+    "VAGUE_SPAN": _words("ages days eternity ever forever hours months weeks"),
+    "QUALIFIER": _words(
+        "a about almost an another approx approximately around at entire extra for full "
+        "good last least less like literally more nearing nearly of over past solid than "
+        "the under upwards whole"
+    ),
+    "FEW": _words("couple eight few five four many multiple nine number seven several six ten three two"),
+    "TIME_POINT": _words(
+        "afternoon apr april aug august christmas dec december easter evening feb february "
+        "fri friday jan january jul july jun june lunchtime mar march may midday mon "
+        "monday month morning night noon nov november oct october sat saturday sep sept "
+        "september sun sunday thanksgiving thu thur thurs thursday time tue tues tuesday "
+        "wed wednesday week weekend xmas year yesterday"
+    ),
+    "WHOLE_PERIOD": _words("afternoon day evening month morning night week weekend"),
+    "AWAITED": _words(
+        "acknowledgement acknowledgment answer answers call callback contact delivery email "
+        "feedback news refund replies reply resolution response responses update updates word"
+    ),
+    "ARRIVE": _words(
+        "arrived come credited delivered dispatched fixed got gotten heard processed received "
+        "refunded resolved shipped showed shown sorted turned"
+    ),
     # broken promise
-    "PROMISER": frozenset({"you", "u", "they", "he", "she", "someone", "somebody", "agent", "staff", "rep", "advisor",
-                           "adviser", "guy", "lady", "website", "site", "app", "email", "confirmation", "advert", "ad",
-                           "person", "manager", "driver", "engineer", "technician"}),
-    "PROMISE_VERB": frozenset({"said", "says", "promised", "promise", "promises", "claimed", "assured", "guaranteed",
-                               "stated", "states", "confirmed", "told"}),
-    "TOLD": frozenset({"told", "informed", "promised", "assured", "guaranteed", "advised", "quoted"}),
-    "TOLD_WHAT": frozenset({"it", "that", "i", "we", "they", "this", "my", "the", "would", "you", "he", "she", "there",
-                            "someone", "somebody", "a", "an", "your", "our", "everything", "all", "nothing"}),
-    "DUE": frozenset({"arrived", "been", "come", "received", "got", "gotten", "delivered", "refunded", "called", "rung",
-                      "heard", "fixed", "resolved", "credited", "processed", "sorted", "dispatched", "shipped",
-                      "replied", "responded", "contacted", "emailed", "sent"}),
+    "PROMISER": _words(
+        "ad advert adviser advisor agent app confirmation driver email engineer guy he lady "
+        "manager person rep she site somebody someone staff technician they u website you"
+    ),
+    "PROMISE_VERB": _words(
+        "assured claimed confirmed guaranteed promise promised promises said says stated states told"
+    ),
+    "TOLD": _words("advised assured guaranteed informed promised quoted told"),
+    "TOLD_WHAT": _words(
+        "a all an everything he i it my nothing our she somebody someone that the there "
+        "they this we would you your"
+    ),
+    "DUE": _words(
+        "arrived been called come contacted credited delivered dispatched emailed fixed got "
+        "gotten heard processed received refunded replied resolved responded rung sent shipped "
+        "sorted"
+    ),
     # profanity
-    "PROFANE_STRONG": frozenset({"fuck", "fucking", "fucked", "fucker", "fuckers", "fucks", "fuckin", "fkn", "fking",
-                                 "fck", "fcking", "fuk", "fuking", "fucken", "motherfucker", "motherfuckers",
-                                 "motherfucking", "fuckery", "fuckwit", "fuckwits", "clusterfuck", "shit", "shitty",
-                                 "shite", "shithole", "shitshow", "bullshit", "horseshit", "shitting", "cunt", "cunts",
-                                 "twat", "twats", "wanker", "wankers", "dickhead", "dickheads", "asshole", "assholes",
-                                 "arsehole", "arseholes", "bastard", "bastards", "bitch", "bitches", "prick", "pricks",
-                                 "wtf", "ffs", "stfu", "omfg", "jfc", "gtfo", "effing", "bollocks", "tosser",
-                                 "tossers", "scumbag", "scumbags", "jackass", "dipshit", "douchebag", "douchebags",
-                                 "piss", "pissed", "pissing"}),
-    "PROFANE_MILD": frozenset({"damn", "dammit", "damned", "goddamn", "goddamned", "goddam", "crap", "crappy",
-                               "bloody", "arse", "ass", "frigging", "friggin", "frickin", "fricking", "freaking",
-                               "freakin", "sodding", "bugger", "buggered", "feck", "feckin", "fecking", "screwed",
-                               "sucks", "suck"}),
+    "PROFANE_STRONG": _words(
+        "arsehole arseholes asshole assholes bastard bastards bitch bitches bollocks "
+        "bullshit clusterfuck cunt cunts dickhead dickheads dipshit douchebag "
+        "douchebags effing fck fcking ffs fking fkn fuck fucked fucken fucker fuckers "
+        "fuckery fuckin fucking fucks fuckwit fuckwits fuk fuking gtfo horseshit "
+        "jackass jfc motherfucker motherfuckers motherfucking omfg piss pissed pissing "
+        "prick pricks scumbag scumbags shit shite shithole shitshow shitting shitty "
+        "stfu tosser tossers twat twats wanker wankers wtf"
+    ),
+    "PROFANE_MILD": _words(
+        "arse ass bloody bugger buggered crap crappy dammit damn damned feck feckin "
+        "fecking freakin freaking frickin fricking friggin frigging goddam goddamn "
+        "goddamned screwed sodding suck sucks"
+    ),
     # sarcasm
-    "PRAISE": frozenset({"great", "good", "fantastic", "brilliant", "excellent", "amazing", "stellar", "top", "wonderful",
-                         "outstanding", "superb", "lovely", "awesome", "fab", "terrific", "perfect", "smashing",
-                         "cracking", "fabulous", "marvellous", "marvelous", "impressive", "exceptional", "world-class",
-                         "first-class"}),
-    "PRAISED": frozenset({"service", "job", "work", "stuff", "effort", "experience", "support", "communication",
-                          "response"}),
-    "HELPFUL": frozenset({"helpful", "useful", "efficient", "reliable", "professional", "speedy", "prompt",
-                          "responsive", "reassuring", "informative", "competent", "caring"}),
-    "VERY": frozenset({"so", "very", "really", "super", "extremely", "soo", "sooo", "soooo", "incredibly", "truly",
-                       "ever", "most", "such"}),
-    "THANKS": frozenset({"thanks", "thank", "cheers", "thx", "ty", "thnx", "thanx", "tnx"}),
-    "NOTHING": frozenset({"nothing", "nada", "zilch", "zip", "sod", "bugger", "fuck", "f", "jack", "squat"}),
-    "HASHTAG_SARCASM": frozenset({"not", "sarcasm", "sarcastic", "irony", "ironic", "thanksfornothing", "yeahright"}),
-    "OH_PRAISE": frozenset({"great", "wonderful", "brilliant", "joy", "perfect", "lovely", "fantastic", "good", "super",
-                            "fab", "marvellous", "goody", "splendid"}),
-    "LIKE_SARCASM": frozenset({"like", "as"}),
+    "PRAISE": _words(
+        "amazing awesome brilliant cracking excellent exceptional fab fabulous fantastic "
+        "first-class good great impressive lovely marvellous marvelous outstanding perfect "
+        "smashing stellar superb terrific top wonderful world-class"
+    ),
+    "PRAISED": _words("communication effort experience job response service stuff support work"),
+    "HELPFUL": _words(
+        "caring competent efficient helpful informative professional prompt reassuring "
+        "reliable responsive speedy useful"
+    ),
+    "VERY": _words("ever extremely incredibly most really so soo sooo soooo such super truly very"),
+    "THANKS": _words("cheers thank thanks thanx thnx thx tnx ty"),
+    "NOTHING": _words("bugger f fuck jack nada nothing sod squat zilch zip"),
+    "HASHTAG_SARCASM": _words("ironic irony not sarcasm sarcastic thanksfornothing yeahright"),
+    "OH_PRAISE": _words(
+        "brilliant fab fantastic good goody great joy lovely marvellous perfect splendid super wonderful"
+    ),
+    "LIKE_SARCASM": _words("as like"),
 }
 
 _CARDINALS = (
-    "zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
-    "seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million"
+    "zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    "sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|"
+    "thousand|million"
 )
 
 #: One token's NORM, as a regular expression without anchors (it never sees whitespace).
@@ -255,8 +311,10 @@ TOKEN_SPECS: dict[str, str] = {
     "alpha": r"[^\W\d_]+",
     "not_lead": r"\.+|,|-|–|—",  # "...", "…" (NORM "...") and dashes before a sarcastic "not"
     "glued_hash": "#",
-    "ordinal": r"\d+(?:st|nd|rd|th)|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
-               r"twentieth|nth|umpteenth|hundredth|millionth|thousandth|gazillionth|zillionth",
+    "ordinal": (
+        r"\d+(?:st|nd|rd|th)|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
+        r"twentieth|nth|umpteenth|hundredth|millionth|thousandth|gazillionth|zillionth"
+    ),
     "num_unit": r"\d+(?:\.\d+)?(?:mins?|hrs?|hours?|days|wks?|weeks?|mths?|months?)",
     "times_x": r"\d+x",
     "date_num": r"\d{1,2}[/.-]\d{1,2}(?:[/.-]\d{2,4})?",
@@ -273,25 +331,26 @@ GLUED_SPECS = frozenset({"glued_hash", "mask_initial", "mask_star_glued"})
 
 #: Swear words customers write with some letters masked; each letter after the first may be
 #: replaced by a mask character, and at least one must be.
-MASKABLE_SWEARS = (
-    "fuck", "fucks", "fucked", "fucker", "fuckers", "fucking", "fuckin", "motherfucker", "shit", "shits", "shitty",
-    "shite", "bullshit", "bitch", "bitches", "bastard", "bastards", "bollocks", "asshole", "assholes", "arsehole",
-    "arseholes", "ass", "cunt", "cunts", "pissed", "piss", "twat", "twats", "wanker", "wankers", "dick", "dickhead",
-    "prick",
+MASKABLE_SWEARS = _words(
+    "fuck fucks fucked fucker fuckers fucking fuckin motherfucker shit shits shitty shite bullshit bitch "
+    "bitches bastard bastards bollocks asshole assholes arsehole arseholes ass cunt cunts pissed piss twat "
+    "twats wanker wankers dick dickhead prick"
 )
 MASK_CHARACTERS = "*#@$!%"
 LEET = {"i": "1", "o": "0", "a": "4", "e": "3", "s": "5"}
 
 
-def _masked_swear_regex(words: tuple[str, ...]) -> str:
+def _masked_swear_regex(words: frozenset[str]) -> str:
     """'shit' -> s[h*#@$!%][i1*#@$!%][t*#@$!%], with a lookahead that demands one mask or digit."""
 
     def masked(word: str) -> str:
         return word[0] + "".join(f"[{re.escape(c + LEET.get(c, '') + MASK_CHARACTERS)}]" for c in word[1:])
 
     masks = re.escape(MASK_CHARACTERS + "".join(sorted(set(LEET.values()))))
+    first_letters = "".join(sorted({word[0] for word in words}))
     alternatives = "|".join(masked(word) for word in sorted(words, key=len, reverse=True))
-    return rf"(?=\S*[{masks}])(?:{alternatives})"
+    # The first-letter test rejects most tokens before the costlier search for a mask.
+    return rf"(?=[{first_letters}])(?=\S*[{masks}])(?:{alternatives})"
 
 
 TOKEN_SPECS["masked_swear"] = _masked_swear_regex(MASKABLE_SWEARS)
@@ -302,6 +361,8 @@ TOKEN_SPECS["masked_swear"] = _masked_swear_regex(MASKABLE_SWEARS)
 
 L = CueLabel
 
+# One rule per block, its patterns one per line: kept as written, not reflowed by the formatter.
+# fmt: off
 ESCALATION = (
     _rule(L.escalation_demand, "speak_to_senior", 0.9,
           "customer asks to speak to someone senior: escalation demand",
@@ -327,8 +388,7 @@ ESCALATION = (
     _rule(L.escalation_demand, "head_office", 0.8,
           "customer is going over the agent's head to head office: escalation demand",
           "head|main office|offices",
-          "contact|contacting|call|calling|email|emailing|write|writing|complain|complaining|escalate to? the? "
-          "headquarters|hq|corporate",
+          "{COMPLAIN_TO} to? the? headquarters|hq|corporate",
           "complaints department|team|dept|procedure|process"),
     _rule(L.escalation_demand, "formal_complaint", 0.75,
           "customer raises a formal complaint: escalation into the complaints process",
@@ -363,7 +423,8 @@ CHURN = (
           "last time i|we|ill {USE}"),
     _rule(L.churn_threat, "leaving_you", 0.8,
           "customer says they are leaving the company: churn threat",
-          "leaving|left you|u|ur|your"),
+          "leaving|left you|u|ur|your",
+          not_before="a an 1 one zero 0 half no feedback review reviews star stars alone waiting on"),
     _rule(L.churn_threat, "leaving_now", 0.8,
           "customer says they are leaving: churn threat",
           "i|we am|are|will be? leaving|off", clause_final=True),
@@ -441,7 +502,8 @@ AMPLIFICATION = (
 REPEATED = (
     _rule(L.repeated_contact, "yet_again", 0.8,
           "the same problem has happened before: repeat failure",
-          "yet|once again", "again and again", "time and time again", "over and over again?", "here we go again"),
+          "yet|once again", "again and again", "time and time again", "over and over again?",
+          "here we go again"),
     _rule(L.repeated_contact, "nth_time", 0.85,
           "customer has had to get in touch several times: repeat contact",
           "the? <ordinal> time|times|attempt|call",
@@ -459,8 +521,7 @@ REPEATED = (
     _rule(L.repeated_contact, "many_times", 0.6,
           "customer has tried many times: repeat contact",
           "{MANY} of? times", "so many times", "<times_x>",
-          not_before={"better", "worse", "faster", "slower", "more", "less", "cheaper", "bigger", "smaller", "as",
-                      "the", "higher", "lower", "over"}),
+          not_before="better worse faster slower more less cheaper bigger smaller as the higher lower over"),
     _rule(L.repeated_contact, "twice", 0.6,
           "customer has had to do it twice: repeat contact",
           "{AGAIN_AFTER} me|us|it|you? twice"),
@@ -483,14 +544,14 @@ REPEATED = (
 WAITING = (
     _rule(L.waiting_time, "duration", 0.55,
           "customer states how long this has taken: waiting time",
-          "{QUALIFIER}* <num> working|business|whole|full? {UNIT} ago?",
-          "{QUALIFIER}* <num_unit> ago?",
-          "{QUALIFIER}* a|an {UNIT} ago?",
-          "{QUALIFIER}* a? {FEW} of? working|business? {UNIT} ago?",
-          "{QUALIFIER}* half an|a hour",
-          negatable=False, not_after={"once", "twice", "per", "every", "each", "within", "in", "next"},
-          not_before={"of", "away", "early", "free", "trial", "left", "remaining", "before", "until", "ahead", "old",
-                      "from", "later", "time"}),
+          "<num> working|business|whole|full? {UNIT} ago?",
+          "<num_unit> ago?",
+          "a|an {UNIT} ago?",
+          "a? {FEW} of? working|business? {UNIT} ago?",
+          "half an|a hour",
+          extend_left=WORD_SETS["QUALIFIER"],
+          negatable=False, not_after="once twice per every each within in next",
+          not_before="of away early free trial left remaining before until ahead old from later time"),
     _rule(L.waiting_time, "vague_duration", 0.6,
           "customer has been kept waiting a long time: waiting time",
           "for|over|in {VAGUE_SPAN}",
@@ -516,7 +577,7 @@ WAITING = (
           "on hold", "onhold"),
     _rule(L.waiting_time, "no_reply_yet", 0.55,
           "customer has had no reply: waiting time",
-          "no|zero|nil {AWAITED} yet|since|back?",
+          "no|zero|nil {AWAITED} yet|back?",
           "have|has|had|did|do|does not|never yet? {ARRIVE} back?",
           "yet to receive|hear|arrive|get|see|be",
           "where is|'s my|our <alpha>?",
@@ -527,27 +588,28 @@ BROKEN_PROMISE = (
     _rule(L.broken_promise, "you_said", 0.75,
           "customer quotes what the company said before: broken promise",
           "you|u|your|ur {PROMISE_VERB}",
-          not_after={"if", "whatever"}),
+          not_after="if whatever"),
     _rule(L.broken_promise, "they_said", 0.5,
           "customer quotes what staff or the website said before: possible broken promise",
           "{PROMISER} {PROMISE_VERB}",
-          not_after={"if", "whatever"}),
+          not_after="if whatever"),
     _rule(L.broken_promise, "promised", 0.8,
           "customer was promised something: broken promise",
           "promised|guaranteed|assured", "broken|false|empty promise|promises"),
     _rule(L.broken_promise, "promise_noun", 0.6,
           "customer holds the company to a promise: broken promise",
           "promise|promises|guarantee|assurance|assurances",
-          not_after={"i", "we", "can", "please", "pinky"}),
+          not_after="i we can please pinky"),
     _rule(L.broken_promise, "was_told", 0.75,
           "customer was told something that did not happen: broken promise",
           "i|we|they|he|she|you? was|were|been|being|am|are|get|got|keep {TOLD}",
           "told|promised|assured me|us {TOLD_WHAT}",
-          not_before={"to"}),
+          not_before="to"),
     _rule(L.broken_promise, "supposed_to", 0.7,
           "something did not happen as it was supposed to: broken promise",
           "supposed|meant to",
-          not_after={"i", "we", "am", "are", "you", "u"}, not_before={"say", "ask", "mention", "write", "type"}),
+          not_after="i we am are you u",
+          not_before="say ask mention write type"),
     _rule(L.broken_promise, "should_have", 0.6,
           "something should already have happened: broken promise",
           "should have already? {DUE}"),
@@ -565,7 +627,7 @@ PROFANITY = (
     _rule(L.profanity, "strong", 0.9,
           "customer swears: strong anger",
           "{PROFANE_STRONG}", "<masked_swear>", "<mask_initial> <mask_star_glued>+ <mask_star>",
-          "mother fucker|fuckers|fucking", "what the f|fk|eff", "f off", "piss off", "sod off",
+          "mother fucker|fuckers|fucking", "what the fk|eff", "f off", "piss off", "sod off",
           "screw you|u|them|this", "go to hell", "pissed off",
           negatable=False),
     _rule(L.profanity, "mild", 0.45,
@@ -631,6 +693,8 @@ SARCASM = (
           negatable=False, needs_negative_context=True),
 )
 
+# fmt: on
+
 #: Every lexicon rule by label, in the order the matcher components run.
 RULES: dict[CueLabel, tuple[CueRule, ...]] = {
     L.escalation_demand: ESCALATION,
@@ -646,19 +710,29 @@ RULES: dict[CueLabel, tuple[CueRule, ...]] = {
 
 #: Complaint signals that turn nearby praise into sarcasm ("love how my train is delayed again").
 SARCASM_CONTEXT_LABELS = frozenset(
-    {L.negative_emotion, L.waiting_time, L.repeated_contact, L.broken_promise, L.churn_threat,
-     L.escalation_demand, L.regulator_mention, L.profanity}
+    {
+        L.negative_emotion,
+        L.waiting_time,
+        L.repeated_contact,
+        L.broken_promise,
+        L.churn_threat,
+        L.escalation_demand,
+        L.regulator_mention,
+        L.profanity,
+    }
 )
 
 #: Words that, near praise, mark it as sarcastic even when VADER has no valence for them.
-NEGATIVE_CONTEXT_WORDS = frozenset(
-    {"late", "delayed", "delay", "delays", "cancelled", "canceled", "down", "outage", "broken", "crashed", "crashing",
-     "crashes", "missing", "lost", "wrong", "useless", "still", "again", "hold", "waiting", "rude", "overcharged",
-     "stuck", "fault", "faulty", "error", "failed", "fail", "disconnected", "dropped", "ignored", "ignoring", "lied",
-     "nope", "worst", "queue", "queues", "waited", "unable", "offline", "glitch", "bug", "bugs"}
+NEGATIVE_CONTEXT_WORDS = _words(
+    "again broken bug bugs canceled cancelled crashed crashes crashing delay "
+    "delayed delays disconnected down dropped error fail failed fault faulty "
+    "glitch hold ignored ignoring late lied lost missing nope offline outage "
+    "overcharged queue queues rude still stuck unable useless waited waiting "
+    "worst wrong"
 )
 
 SARCASM_CONTEXT_WINDOW = 12  # tokens either side of the praise
+EXTEND_LEFT_MAX = 3
 
 
 # --------------------------------------------------------------------------------------------
@@ -667,32 +741,26 @@ SARCASM_CONTEXT_WINDOW = 12  # tokens either side of the praise
 
 #: VADER scores these negative, but in a service conversation they name an action, not a feeling
 #: ("how do I pay", "please cancel the order"); negators are syntax, handled by negation.py.
-VADER_IGNORED = frozenset(
-    {"no", "pay", "cancel", "cancels", "cancelled", "canceled", "cancelling", "canceling", "leave", "charge", "charges",
-     "sorry"}
+VADER_IGNORED = _words(
+    "cancel canceled canceling cancelled cancelling cancels charge charges leave no pay sorry"
 )
 
 VADER_MAX_VALENCE = 4.0  # VADER's lexicon runs from -4 to +4
 
 #: Words written in capitals by convention, so not shouting.
-ACRONYMS = frozenset(
-    {"fca", "bbb", "usa", "uk", "us", "eu", "atm", "pin", "ceo", "tv", "dm", "dms", "id", "usb", "lol", "omg", "wtf",
-     "ffs", "smh", "idk", "tbh", "imo", "imho", "fyi", "btw", "asap", "rip", "ama", "pm", "am", "eta", "faq", "nhs",
-     "bbc", "itv", "cnn", "hbo", "espn", "ups", "dhl", "usps", "tnt", "dpd", "hsbc", "rbs", "tsb", "bt", "ee",
-     "isp", "sim", "gps", "pdf", "url", "wifi", "hdmi", "dvd", "sms", "mms", "lte", "vpn", "api", "ios", "os", "pc",
-     "imei", "ssn", "vat", "gbp", "usd", "eur", "cad", "aud", "utc", "gmt", "bst", "est", "pst", "cst", "mst", "edt",
-     "pdt", "nyc", "lax", "jfk", "lhr", "lgw", "tsa", "faa", "ftc", "fcc", "cfpb", "caa", "orr", "ico", "cma", "asa",
-     "gdpr", "klm", "ba", "dvla", "hmrc", "dwp", "irs", "dmv", "nfl", "nba", "aol", "ibm", "hp", "lg", "asos", "ikea",
-     "anz", "cibc", "rbc", "pnc", "usaa", "aaa", "aarp", "diy", "xbox", "ps", "tfl", "lner", "gwr", "swr", "sncf",
-     "cfo", "hr", "it", "ai", "ok", "okay", "gb", "mb", "kb", "tb", "hd", "uhd", "led", "lcd", "oled", "ssd",
-     "cpu", "gpu", "ram", "nfc", "otp", "sso", "mfa", "cvv", "iban", "bic", "paypal", "aa", "ual", "sas",
-     "jal", "ana", "nasa", "fbi", "cia", "mot", "rac", "rspca", "dfs", "mfi", "ocado", "argos", "qvc", "rsvp", "pnr",
-     "dob", "po", "bogo", "bogof", "ootd", "iirc", "afaik", "tldr", "nsfw", "irl", "lmao", "lmfao", "rofl", "brb",
-     "ttyl", "jk", "np", "thx", "pls", "plz", "xo", "xx", "xxx", "ikr", "nvm", "tba", "tbc", "tbd", "fomo", "yolo",
-     "aws", "gcp", "sql", "html", "css", "ssl", "dns", "ip", "lan",
-     "wan", "adsl", "vdsl", "fttp", "fttc", "mifi", "esim", "apn", "ussd", "kyc", "aml", "psd", "emi", "apr", "isa",
-     "ppi", "dd", "so", "ebay", "jcb", "amex", "mbna", "dbs", "ocbc", "uob", "ing", "abn", "bnp", "sbi", "icici",
-     "hdfc", "axis"}
+ACRONYMS = _words(
+    "aa aaa aarp abn adsl afaik ai am ama amex aml ana anz aol api apn apr argos asa asap "
+    "asos atm aud aws axis ba bbb bbc bic bnp bogo bogof brb bst bt btw caa cad ceo cfo cfpb "
+    "cia cibc cma cnn cpu css cst cvv dbs dd dfs dhl diy dm dms dmv dns dob dpd dvd dvla dwp "
+    "ebay edt ee emi esim espn est eta eu eur faa faq fbi fca fcc ffs fomo ftc fttc fttp fyi "
+    "gb gbp gcp gdpr gmt gps gpu gwr hbo hd hdfc hdmi hmrc hp hr hsbc html iban ibm icici ico "
+    "id idk iirc ikea ikr imei imho imo ing ios ip irl irs isa isp it itv jal jcb jfk jk kb "
+    "klm kyc lan lax lcd led lg lgw lhr lmao lmfao lner lol lte mb mbna mfa mfi mifi mms mot "
+    "mst nasa nba nfc nfl nhs np nsfw nvm nyc ocado ocbc ok okay oled omg ootd orr os otp "
+    "paypal pc pdf pdt pin pls plz pm pnc pnr po ppi ps psd pst qvc rac ram rbc rbs rip rofl "
+    "rspca rsvp sas sbi sim smh sms sncf so sql ssd ssl ssn sso swr tb tba tbc tbd tbh tfl "
+    "thx tldr tnt tsa tsb ttyl tv ual uhd uk uob ups url us usa usaa usb usd usps ussd utc "
+    "vat vdsl vpn wan wifi wtf xbox xo xx xxx yolo"
 )
 
 #: Runs of at least this many "!"/"?" count as intensity ("!!", "?!", "???").
@@ -705,19 +773,17 @@ PUNCT_RUN_MIN = 2
 
 #: The word that introduces a reference, and the entity label the reference gets.
 REFERENCE_KEYWORDS: dict[str, str] = {
-    "order": "ORDER_NUMBER", "orders": "ORDER_NUMBER", "ord": "ORDER_NUMBER", "invoice": "ORDER_NUMBER",
-    "account": "ACCOUNT_NUMBER", "acct": "ACCOUNT_NUMBER", "acc": "ACCOUNT_NUMBER", "customer": "ACCOUNT_NUMBER",
-    "membership": "ACCOUNT_NUMBER", "card": "ACCOUNT_NUMBER", "policy": "ACCOUNT_NUMBER",
-    "ticket": "TICKET_NUMBER", "case": "TICKET_NUMBER", "complaint": "TICKET_NUMBER", "incident": "TICKET_NUMBER",
-    "claim": "TICKET_NUMBER", "ref": "REFERENCE_NUMBER", "reference": "REFERENCE_NUMBER",
-    "booking": "REFERENCE_NUMBER", "confirmation": "REFERENCE_NUMBER", "tracking": "REFERENCE_NUMBER",
-    "pnr": "REFERENCE_NUMBER", "parcel": "REFERENCE_NUMBER", "consignment": "REFERENCE_NUMBER",
+    **dict.fromkeys(_words("order orders ord invoice"), "ORDER_NUMBER"),
+    **dict.fromkeys(_words("account acct acc customer membership card policy"), "ACCOUNT_NUMBER"),
+    **dict.fromkeys(_words("ticket case complaint incident claim"), "TICKET_NUMBER"),
+    **dict.fromkeys(
+        _words("ref reference booking confirmation tracking pnr parcel consignment"), "REFERENCE_NUMBER"
+    ),
 }
 
 #: Filler between the keyword and the identifier: "order no. 123", "account ending in 1234".
-REFERENCE_CONNECTORS = frozenset(
-    {"#", "no", "no.", ".", "num", "number", "nr", "id", ":", "is", "ending", "in", "-", "=", "ref", "reference",
-     "code", "#:", "n", "°", "nº", "numbers", "was", "ends", "with"}
+REFERENCE_CONNECTORS = _words(
+    "# #: - . : = code ending ends id in is n no no. nr num number numbers nº ref reference was with °"
 )
 
 #: An identifier has at least three characters and at least one digit ("12345", "ABC-123456").

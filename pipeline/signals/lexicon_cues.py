@@ -2,7 +2,7 @@
 
 One instance per label keeps each component to one job and lets a pipeline drop a label by
 name. Matches are leftmost and non-overlapping ("speak to a manager" hides the "a manager"
-inside it), and each survives these checks, in order:
+inside it). A match may take in words before it (`extend_left`), then survives these checks:
   1. its rule's context: `not_after` / `not_before` / `clause_final`;
   2. negation or hypothetical before it (rules marked `negatable`);
   3. a nearby complaint signal (rules marked `needs_negative_context`, i.e. sarcasm).
@@ -15,6 +15,7 @@ from spacy.tokens import Doc
 
 from pipeline.schema import CueLabel
 from pipeline.signals.lexicon import (
+    EXTEND_LEFT_MAX,
     NEGATIVE_CONTEXT_WORDS,
     RULES,
     SARCASM_CONTEXT_LABELS,
@@ -46,6 +47,8 @@ class LexiconCues:
     def __call__(self, doc: Doc) -> Doc:
         for index, start, end in self.compiled.finditer(doc):
             rule = self.rules[index]
+            if rule.extend_left:
+                start = _extend_left(doc, start, rule.extend_left)
             if not _fits_context(doc, start, end, rule):
                 continue
             if rule.negatable and is_suppressed(doc, start):
@@ -54,6 +57,14 @@ class LexiconCues:
                 continue
             add_cue(doc, start, end, rule.label, rule.weight, rule.explanation)
         return doc
+
+
+def _extend_left(doc: Doc, start: int, words: frozenset[str]) -> int:
+    """Take in up to EXTEND_LEFT_MAX tokens from `words` right before `start`."""
+    limit = max(start - EXTEND_LEFT_MAX, 0)
+    while start > limit and doc[start - 1].norm_ in words:
+        start -= 1
+    return start
 
 
 def _fits_context(doc: Doc, start: int, end: int, rule: CueRule) -> bool:

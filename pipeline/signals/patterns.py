@@ -15,10 +15,13 @@ so cue offsets still come from spaCy tokens.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from itertools import accumulate
+from typing import Any, NamedTuple
 
+from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.tokens import Doc
 
 from pipeline.signals.lexicon import GLUED_SPECS, TOKEN_SPECS, WORD_SETS
@@ -30,105 +33,174 @@ _OPERATORS = frozenset("?*+")
 _CACHE_KEY = "earlywarn_token_text"
 
 
-@dataclass(frozen=True)
-class TokenText:
-    """A doc's NORMs as one string, where each token starts in it, and the doc's own text."""
+class TokenText(NamedTuple):
+    """A doc's NORMs as one string, where each token starts in it, and the doc's own text.
+
+    A NamedTuple of plain values, so a doc that carries it still serializes (DocBin, n_process).
+    """
 
     norm_text: str
-    token_at: dict[int, int]  # offset of a token's first character in `norm_text` -> token index
+    starts: list[int]  # where each token starts in `norm_text`, then where the text ends
     norms: tuple[str, ...]
     text: str  # == doc.text, built in the same pass (doc.text re-joins every token on each call)
+
+    def token_at(self, offset: int) -> int:
+        """The index of the token starting at `offset` (len(doc) for the end)."""
+        return bisect_left(self.starts, offset)
 
 
 def token_text(doc: Doc) -> TokenText:
     """Build the doc's TokenText once; every cue component reuses it from doc.user_data."""
     cached = doc.user_data.get(_CACHE_KEY)
-    if cached is not None:
+    if isinstance(cached, TokenText):
         return cached
     norms, pieces, texts = [], [SPACE], []
-    token_at = {}
-    offset = len(SPACE)
-    for i, token in enumerate(doc):
+    for token in doc:
         norm = "_" if token.is_space else token.norm_
-        whitespace = token.whitespace_
-        piece = norm + (SPACE if whitespace else GLUE)
-        token_at[offset] = i
-        offset += len(piece)
         norms.append(norm)
-        pieces.append(piece)
-        texts.append(token.text + whitespace)
-    token_at[offset] = len(doc)
-    built = TokenText("".join(pieces), token_at, tuple(norms), "".join(texts))
+        pieces.append(norm + (SPACE if token.whitespace_ else GLUE))
+        texts.append(token.text_with_ws)
+    starts = list(accumulate([len(norm) + 1 for norm in norms], initial=len(SPACE)))
+    built = TokenText("".join(pieces), starts, tuple(norms), "".join(texts))
     doc.user_data[_CACHE_KEY] = built
     return built
 
 
 @dataclass(frozen=True)
+class Slot:
+    """One position of a pattern: a token regex, its operator, and the words it stands for."""
+
+    regex: str
+    operator: str  # "", "?", "*" or "+"
+    glued: bool  # the token must touch the next one
+    words: frozenset[str] | None  # None for a <token spec> regex
+
+    @property
+    def required(self) -> bool:
+        return self.operator in ("", "+")
+
+
+@dataclass(frozen=True)
 class CompiledRules:
-    """One label's rules as a single regex with a named group per rule."""
+    """One label's rules as a single regex with a named group per rule.
+
+    `anchor_words` / `anchor_regex`: every match contains a token with one of these words or
+    matching that regex, so a doc with neither is skipped without scanning (most docs, most labels).
+    """
 
     regex: re.Pattern[str]
+    anchor_words: frozenset[str]
+    anchor_regex: re.Pattern[str] | None
 
     def finditer(self, doc: Doc) -> Iterator[tuple[int, int, int]]:
         """(rule index, start token, end token) for each leftmost, non-overlapping match."""
         tokens = token_text(doc)
+        if not self.might_match(tokens):
+            return
         for match in self.regex.finditer(tokens.norm_text):
             # A match runs from the separator before its first token to the one after its last.
-            start = tokens.token_at[match.start() + 1]
-            end = tokens.token_at[match.end() + 1]
+            start = tokens.token_at(match.start() + 1)
+            end = tokens.token_at(match.end() + 1)
             yield int(match.lastgroup[1:]), start, end  # type: ignore[index]
+
+    def might_match(self, tokens: TokenText) -> bool:
+        if not self.anchor_words.isdisjoint(tokens.norms):
+            return True
+        return self.anchor_regex is not None and self.anchor_regex.search(tokens.norm_text) is not None
 
 
 def compile_rules(specs_per_rule: Sequence[Sequence[str]]) -> CompiledRules:
-    """Rule i's specs become group `r{i}`; at one position the first rule listed that matches wins.
+    """Rule i's specs become group `r{i}`.
 
-    Every match starts with the separator before its first token, so the regex engine only tries
-    positions found by a fast scan for separator characters.
+    At one position the first alternative that matches wins, so each rule's specs are tried
+    longest first, and the rules in the order the lexicon lists them. Every match starts with
+    the separator before its first token, so the engine only tries positions at separators.
     """
-    groups = "|".join(
-        f"(?P<r{i}>{'|'.join(compile_spec(spec) for spec in specs)})" for i, specs in enumerate(specs_per_rule)
-    )
-    return CompiledRules(re.compile(f"{_ANY_SEPARATOR}(?:{groups})(?={_ANY_SEPARATOR})"))
+    anchor_words: set[str] = set()
+    anchor_regexes: set[str] = set()
+    groups = []
+    for i, specs in enumerate(specs_per_rule):
+        parsed = sorted((parse_spec(spec) for spec in specs), key=len, reverse=True)
+        groups.append(f"(?P<r{i}>{'|'.join(_spec_regex(slots) for slots in parsed)})")
+        for slots in parsed:
+            anchor = _anchor(slots)
+            if anchor.words is not None:
+                anchor_words |= anchor.words
+            else:
+                anchor_regexes.add(anchor.regex)
+    regex = re.compile(f"{_ANY_SEPARATOR}(?:{'|'.join(groups)})(?={_ANY_SEPARATOR})")
+    anchor_regex = None
+    if anchor_regexes:
+        alternatives = "|".join(sorted(anchor_regexes))
+        anchor_regex = re.compile(f"{_ANY_SEPARATOR}(?:{alternatives})(?={_ANY_SEPARATOR})")
+    return CompiledRules(regex, frozenset(anchor_words), anchor_regex)
 
 
 def compile_spec(spec: str) -> str:
-    """'speak|talk to {DET}? {ROLE}' -> a regex over NORMs, without the leading separator.
+    """'speak|talk to {DET}? {ROLE}' -> a regex over NORMs, without the leading separator."""
+    return _spec_regex(parse_spec(spec))
 
-    Slots before the first required one carry the separator after them, later slots the one
-    before them, so optional slots at either end never leave a dangling separator.
-    """
+
+def parse_spec(spec: str) -> list[Slot]:
     slots = [_parse_slot(slot) for slot in spec.split()]
-    required = [i for i, (_, operator, _) in enumerate(slots) if operator in ("", "+")]
-    if not required:
+    if not any(slot.required for slot in slots):
         raise ValueError(f"cue pattern {spec!r} has no required slot")
-    if slots[-1][2]:
+    if slots[-1].glued:
         raise ValueError(f"cue pattern {spec!r} ends with a glued token")
-    first = required[0]
+    return slots
+
+
+def _spec_regex(slots: list[Slot]) -> str:
+    """Slots before the first required one carry the separator after them, later slots the one
+    before them, so optional slots at either end never leave a dangling separator."""
+    first = next(i for i, slot in enumerate(slots) if slot.required)
     parts = []
-    for i, (token, operator, glued) in enumerate(slots):
+    for i, slot in enumerate(slots):
+        token = f"(?:{slot.regex})"
         if i < first:
-            parts.append(f"(?:(?:{token}){GLUE if glued else _ANY_SEPARATOR}){operator}")
+            parts.append(f"(?:{token}{_separator_after(slot.glued)}){slot.operator}")
+        elif i == first and slot.operator == "+":
+            parts.append(f"{token}(?:{_separator_after(slot.glued)}{token})*")
         elif i == first:
-            parts.append(f"(?:{token})" if operator != "+" else f"(?:{token})(?:{_separator_after(glued)}(?:{token}))*")
+            parts.append(token)
         else:
-            before = _separator_after(slots[i - 1][2])
-            parts.append(f"(?:{before}(?:{token})){operator}")
+            parts.append(f"(?:{_separator_after(slots[i - 1].glued)}{token}){slot.operator}")
     return "".join(parts)
+
+
+def _anchor(slots: list[Slot]) -> Slot:
+    """The required slot that rules out the most docs: the word set with the fewest common words
+    ("manager" says more than "a|the|your"), then the smallest share of them, then the fewest
+    words; a regex only when the pattern has no word slot, and then the last one (the first
+    letter of a masked word is common, the mask is not)."""
+    required = [slot for slot in slots if slot.required]
+    with_words = [slot for slot in required if slot.words]
+    if with_words:
+        return min(with_words, key=_commonness)
+    return required[-1]
+
+
+def _commonness(slot: Slot) -> tuple[int, float, int]:
+    words = slot.words or frozenset()
+    common = len(STOP_WORDS & words)
+    return common, common / len(words), len(words)
 
 
 def _separator_after(glued: bool) -> str:
     return GLUE if glued else _ANY_SEPARATOR
 
 
-def _parse_slot(slot: str) -> tuple[str, str, bool]:
-    """(token regex, operator, glued) for one slot of the notation."""
+def _parse_slot(slot: str) -> Slot:
     operator = ""
     if len(slot) > 1 and slot[-1] in _OPERATORS:
         slot, operator = slot[:-1], slot[-1]
     if slot.startswith("<") and slot.endswith(">") and len(slot) > 2:
         name = slot[1:-1]
-        return TOKEN_SPECS[name], operator, name in GLUED_SPECS
-    return word_regex(_expand_words(slot)), operator, False
+        return Slot(TOKEN_SPECS[name], operator, name in GLUED_SPECS, None)
+    words = _expand_words(slot)
+    return Slot(word_regex(words), operator, False, frozenset(words))
+
+
 def _expand_words(slot: str) -> set[str]:
     """'a|{SET}|b' -> the literal words plus every word of WORD_SETS['SET']."""
     words: set[str] = set()

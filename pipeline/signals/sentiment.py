@@ -7,6 +7,8 @@ valence. Words are looked up by token NORM in a set, only for tokens the set int
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -22,6 +24,8 @@ from pipeline.signals.spans import add_cue, register_extensions
 
 FACTORY = "earlywarn_sentiment"
 DOC_ATTR = "earlywarn_sentiment"
+VADER_CHUNK_CHARS = 2000
+_SENTENCE_END = re.compile(r"(?<=[.!?\n])\s+")
 
 
 class Sentiment(NamedTuple):
@@ -43,8 +47,39 @@ def shared_analyzer() -> SentimentIntensityAnalyzer:
 
 
 def score_text(text: str) -> Sentiment:
+    """VADER's scores; a long text (an email, a CFPB narrative) is scored in chunks of sentences.
+
+    VADER's negation check re-lowercases every word for every word, so its cost grows with the
+    square of the length: a 40,000-character complaint takes seconds. Chunks keep it linear;
+    their scores are averaged, weighted by length. Messages up to VADER_CHUNK_CHARS are scored
+    whole, exactly as VADER does.
+    """
+    if len(text) <= VADER_CHUNK_CHARS:
+        return _vader(text)
+    chunks = list(_chunks(text))
+    total = sum(len(chunk) for chunk in chunks)
+    scored = [(_vader(chunk), len(chunk) / total) for chunk in chunks]
+    return Sentiment(*(sum(score[i] * share for score, share in scored) for i in range(4)))
+
+
+def _vader(text: str) -> Sentiment:
     scores = shared_analyzer().polarity_scores(text)
     return Sentiment(scores["compound"], scores["neg"], scores["neu"], scores["pos"])
+
+
+def _chunks(text: str) -> Iterator[str]:
+    """Consecutive sentences packed into pieces of at most VADER_CHUNK_CHARS (a longer sentence is cut)."""
+    chunk = ""
+    for sentence in _SENTENCE_END.split(text):
+        while len(sentence) > VADER_CHUNK_CHARS:
+            yield sentence[:VADER_CHUNK_CHARS]
+            sentence = sentence[VADER_CHUNK_CHARS:]
+        if chunk and len(chunk) + 1 + len(sentence) > VADER_CHUNK_CHARS:
+            yield chunk
+            chunk = ""
+        chunk = f"{chunk} {sentence}" if chunk else sentence
+    if chunk.strip():
+        yield chunk
 
 
 @lru_cache(maxsize=1)
@@ -88,10 +123,16 @@ class SentimentCues:
             if is_negated(doc, i, window=SENTIMENT_NEGATION_WINDOW, inability_negates=True):
                 continue
             valence = self.valence[norm]
-            add_cue(doc, i, i + 1, CueLabel.negative_emotion, -valence / VADER_MAX_VALENCE, explain(norm, valence))
+            weight = -valence / VADER_MAX_VALENCE
+            add_cue(doc, i, i + 1, CueLabel.negative_emotion, weight, explain(norm, valence))
         return doc
 
 
 def explain(word: str, valence: float) -> str:
-    strength = "strongly negative" if valence <= -2.5 else "negative" if valence <= -1.0 else "mildly negative"
+    if valence <= -2.5:
+        strength = "strongly negative"
+    elif valence <= -1.0:
+        strength = "negative"
+    else:
+        strength = "mildly negative"
     return f"'{word}' is a {strength} word (VADER {valence:+.1f}): the customer is unhappy"

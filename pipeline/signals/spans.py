@@ -22,16 +22,19 @@ WEIGHT = "earlywarn_weight"
 EXPLANATION = "earlywarn_explanation"
 
 
-def _user_data_key(span: Span, name: str) -> tuple[str, str, int, int, str]:
-    return ("earlywarn", name, span.start_char, span.end_char, span.label_)
+def _data_key(name: str, start_char: int, end_char: int, label: str) -> tuple[str, str, int, int, str]:
+    return ("earlywarn", name, start_char, end_char, label)
 
 
 def _accessors(name: str, default: Any) -> dict[str, Any]:
+    """Getter and setter for `span._.<name>`; add_cue and cues_from_doc use the same keys directly,
+    since `span._` builds an Underscore object on every access."""
+
     def getter(span: Span) -> Any:
-        return span.doc.user_data.get(_user_data_key(span, name), default)
+        return span.doc.user_data.get(_data_key(name, span.start_char, span.end_char, span.label_), default)
 
     def setter(span: Span, value: Any) -> None:
-        span.doc.user_data[_user_data_key(span, name)] = value
+        span.doc.user_data[_data_key(name, span.start_char, span.end_char, span.label_)] = value
 
     return {"getter": getter, "setter": setter}
 
@@ -47,8 +50,8 @@ def register_extensions() -> None:
 def add_cue(doc: Doc, start: int, end: int, label: CueLabel, weight: float, explanation: str) -> Span:
     """Mark tokens [start, end) as a cue; the weight is clipped into the 0-1 the schema requires."""
     span = Span(doc, start, end, label=label.value)
-    span._.set(WEIGHT, min(max(weight, 0.0), 1.0))
-    span._.set(EXPLANATION, explanation)
+    doc.user_data[_data_key(WEIGHT, span.start_char, span.end_char, label.value)] = min(max(weight, 0.0), 1.0)
+    doc.user_data[_data_key(EXPLANATION, span.start_char, span.end_char, label.value)] = explanation
     if SPAN_KEY not in doc.spans:
         doc.spans[SPAN_KEY] = []
     doc.spans[SPAN_KEY].append(span)
@@ -68,30 +71,17 @@ def cue_spans(doc: Doc, labels: Iterable[CueLabel] | None = None) -> list[Span]:
 
 def cues_from_doc(doc: Doc) -> list[Cue]:
     """The doc's cues as schema objects, sorted by position; offsets index the original text."""
-    spans = sorted(cue_spans(doc), key=lambda s: (s.start_char, s.end_char, s.label_))
-    return [
-        Cue(
-            label=CueLabel(span.label_),
-            start=span.start_char,
-            end=span.end_char,
-            text=span.text,
-            weight=span._.get(WEIGHT),
-            explanation=span._.get(EXPLANATION),
+    cues = []
+    for span in cue_spans(doc):
+        start, end, label = span.start_char, span.end_char, span.label_
+        cues.append(
+            Cue(
+                label=CueLabel(label),
+                start=start,
+                end=end,
+                text=span.text,
+                weight=doc.user_data[_data_key(WEIGHT, start, end, label)],
+                explanation=doc.user_data[_data_key(EXPLANATION, start, end, label)],
+            )
         )
-        for span in spans
-    ]
-
-
-def longest_first(candidates: Iterable[tuple[int, int, Any]]) -> list[tuple[int, int, Any]]:
-    """Keep non-overlapping (start, end, payload) matches, preferring the longest, then the earliest.
-
-    "speak to a manager" wins over "a manager" inside it, so the negation check runs on the
-    whole phrase the customer wrote.
-    """
-    taken: set[int] = set()
-    kept = []
-    for start, end, payload in sorted(candidates, key=lambda c: (c[0] - c[1], c[0])):
-        if taken.isdisjoint(range(start, end)):
-            kept.append((start, end, payload))
-            taken.update(range(start, end))
-    return sorted(kept, key=lambda c: c[0])
+    return sorted(cues, key=lambda cue: (cue.start, cue.end, cue.label.value))

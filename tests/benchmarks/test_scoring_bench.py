@@ -8,3 +8,11 @@ def test_bench_reports_rates_and_memory_for_each_trained_scorer(models_dir, sett
     assert fast["scorer"] == "fast" and fast["messages"] == 300
     assert fast["model_only_messages_per_s"] > fast["end_to_end_messages_per_s"] > 0
     assert fast["peak_rss_mib"] > 50
+
+
+def test_cue_bench_reports_extraction_beside_its_fixed_costs(settings):
+    from pipeline.benchmarks.cues import bench_cues
+
+    report = bench_cues(settings, n=200, repeats=1)
+    assert report["messages"] == 200 and report["mean_tokens"] > 5
+    assert report["tokenizer_alone_messages_per_s"] > report["extract_and_features_messages_per_s"] > 0

@@ -19,9 +19,9 @@ import pytest
 
 from pipeline.config import PROJECT_ROOT, get_settings
 from pipeline.datasets import fetch
+from pipeline.errors import DownloadError
 from pipeline.datasets.fetch import (
     RELEASES,
-    DownloadError,
     HeadBytes,
     HeadRows,
     download,
