@@ -63,13 +63,16 @@ class CharNgramHasher(TransformerMixin, BaseEstimator):
                 hashed = (rolling[valid] ^ (np.uint64(n) * _MIX)) * _MIX
                 rows.append(doc[starts[valid]])
                 cols.append((hashed >> np.uint64(20)) % np.uint64(self.n_features))
-        row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-        col = np.concatenate(cols).astype(np.int64) if cols else np.zeros(0, dtype=np.int64)
-        counts = sp.csr_matrix(
-            (np.ones(len(row), dtype=np.float32), (row, col)), shape=(len(texts), self.n_features)
+        if not rows:
+            return sp.csr_matrix((len(texts), self.n_features), dtype=np.float32)
+        # one sort of (row, column) keys gives the CSR layout and the counts without a COO detour
+        keys, counts = np.unique(
+            np.concatenate(rows).astype(np.int64) * self.n_features + np.concatenate(cols).astype(np.int64),
+            return_counts=True,
         )
-        counts.sum_duplicates()
-        return counts
+        row, col = np.divmod(keys, self.n_features)
+        indptr = np.searchsorted(row, np.arange(len(texts) + 1))
+        return sp.csr_matrix((counts.astype(np.float32), col, indptr), shape=(len(texts), self.n_features))
 
     def ngrams(self, text: str) -> list[str]:
         """The n-grams `transform` counts for one text, in plain form (for tests and explanations)."""
