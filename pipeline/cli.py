@@ -7,6 +7,7 @@ to stderr so they never mix with results.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from itertools import islice
@@ -20,6 +21,7 @@ from rich.table import Table
 
 from pipeline.config import get_settings, offline_model_environment
 from pipeline.errors import EarlywarnError, RecordError
+from pipeline.ingest.pii import install_redacting_logging
 
 app = typer.Typer(
     help="Early-warning dissatisfaction detector and complaint case tracker.",
@@ -46,6 +48,7 @@ def _print_json(payload: Any) -> None:
 @app.callback()
 def _main() -> None:
     offline_model_environment()
+    install_redacting_logging(logging.WARNING)
 
 
 def _scorer_name(value: str) -> Any:
