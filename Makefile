@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install demo test bench evaluate
+.PHONY: install demo test bench evaluate repro
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -22,3 +22,7 @@ evaluate: install
 
 bench: install
 	$(VENV)/bin/earlywarn bench scoring
+
+# DVC stages (dvc.yaml) call `earlywarn`, so the virtual environment goes first on PATH.
+repro: install
+	PATH="$(abspath $(VENV))/bin:$$PATH" DVC_NO_ANALYTICS=1 $(VENV)/bin/dvc repro

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from pipeline.config import get_settings, offline_model_environment
 from pipeline.errors import EarlywarnError, RecordError
-from pipeline.ingest.pii import install_redacting_logging
+from pipeline.ingest.pii import install_redacting_logging, redact
 
 app = typer.Typer(
     help="Early-warning dissatisfaction detector and complaint case tracker.",
@@ -206,11 +206,13 @@ def demo(
     results = scorer.score(messages)
     flagged = sorted((r for r in results if r.is_complaint), key=lambda r: -r.dissatisfaction)
     table = Table(title=f"{len(flagged)} of {len(results)} messages flagged as complaints (model {scorer.version})")
-    for column in ("id", "P(complaint)", "severity", "dissatisfaction", "cues"):
-        table.add_column(column)
+    for column in ("id", "message (redacted)", "P(complaint)", "severity", "dissatisfaction", "cues"):
+        table.add_column(column, overflow="fold")
+    texts = {m.id: m.text for m in messages}
     for r in flagged[:25]:
         cues = ", ".join(sorted({c.label.value for c in r.cues}))
-        table.add_row(r.id, f"{r.complaint_probability:.2f}", r.severity.name, f"{r.dissatisfaction:.2f}", cues)
+        snippet = redact(texts[r.id])[:90]
+        table.add_row(r.id, snippet, f"{r.complaint_probability:.2f}", r.severity.name, f"{r.dissatisfaction:.2f}", cues)
     Console().print(table)
 
 

@@ -85,3 +85,10 @@ def test_train_then_evaluate_log_to_mlflow(env, monkeypatch):
     runs = mlflow.search_runs(experiment_names=["earlywarn-train", "earlywarn-evaluate"])
     assert len(runs) == 2
     assert "metrics.complaint_macro_f1" in runs.columns
+
+
+def test_demo_shows_the_flagged_messages_with_their_cues(env):
+    result = runner.invoke(app, ["demo", "--real", "40"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.stderr
+    assert "flagged as complaints" in result.stdout
+    assert "escalation_demand" in result.stdout  # the sample's "I want to speak to a manager"
