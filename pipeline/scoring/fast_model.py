@@ -18,7 +18,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import ColumnTransformer
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
@@ -26,7 +26,7 @@ from sklearn.preprocessing import StandardScaler
 
 from pipeline.schema import Severity
 from pipeline.scoring.calibration import best_macro_f1_threshold, fit_isotonic
-from pipeline.scoring.char_ngrams import CharNgramHasher
+from pipeline.scoring.hashing import CharNgramHasher, WordNgramHasher
 
 TEXT_COLUMN = "text"
 COMPLAINT_SEVERITIES = [s for s in Severity if s is not Severity.none]
@@ -78,9 +78,7 @@ class FastComplaintModel(ClassifierMixin, BaseEstimator):
                 (
                     "word",
                     make_pipeline(
-                        HashingVectorizer(
-                            ngram_range=self.word_ngrams, n_features=self.word_features, alternate_sign=False, norm=None
-                        ),
+                        WordNgramHasher(self.word_ngrams, n_features=self.word_features),
                         TfidfTransformer(sublinear_tf=True),
                     ),
                     TEXT_COLUMN,

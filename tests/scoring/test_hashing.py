@@ -1,6 +1,6 @@
 import numpy as np
 
-from pipeline.scoring.char_ngrams import CharNgramHasher
+from pipeline.scoring.hashing import CharNgramHasher, WordNgramHasher
 
 
 def test_counts_every_within_word_ngram_once_per_occurrence():
@@ -30,3 +30,22 @@ def test_same_ngram_same_column_across_batches_and_blank_text_is_empty():
     np.testing.assert_array_equal(first.toarray(), second[1].toarray())
     assert hasher.transform(["   "]).nnz == 0
     assert hasher.transform(["ünïcode ✈"]).nnz > 0
+
+
+def test_word_ngrams_follow_sklearns_token_pattern_and_count_each_occurrence():
+    hasher = WordNgramHasher(ngram_range=(1, 2))
+    text = "Refund me NOW, refund me!! a 2nd time"
+    row = hasher.transform([text])
+    grams = hasher.ngrams(text)  # single characters ("a") are not words, as in sklearn
+    assert "a" not in grams and "refund me" in grams
+    assert row.sum() == len(grams)
+    assert row.nnz == len(set(grams))
+
+
+def test_word_bigrams_never_cross_documents_and_rows_do_not_depend_on_the_batch():
+    hasher = WordNgramHasher(ngram_range=(1, 2))
+    batch = hasher.transform(["still waiting", "refund please", "   ", "naïve café ✈ ok"])
+    alone = [hasher.transform([t]) for t in ["still waiting", "refund please", "   ", "naïve café ✈ ok"]]
+    for i, single in enumerate(alone):
+        np.testing.assert_array_equal(batch[i].toarray(), single.toarray())
+    assert batch[0].sum() == 3 and batch[2].nnz == 0 and batch[3].sum() == len(hasher.ngrams("naïve café ✈ ok"))
