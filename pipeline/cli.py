@@ -73,10 +73,10 @@ def train(model: ModelOption = "fast", track: Annotated[bool, typer.Option(help=
 
     _scorer_name(model)
     settings = get_settings()
-    total = len(load_complaint_tweets(settings.data_dir))
+    tweets = load_complaint_tweets(settings.data_dir)
     with _progress() as progress:
-        task = progress.add_task("extracting cues", total=total)
-        summary = train_fast(settings, advance=lambda n: progress.advance(task, n), track=track)
+        task = progress.add_task("extracting cues", total=len(tweets))
+        summary = train_fast(settings, tweets, advance=lambda n: progress.advance(task, n), track=track)
     _print_json(summary)
 
 
@@ -93,12 +93,13 @@ def evaluate(
 
     _scorer_name(model)
     settings = get_settings()
-    total = len(load_complaint_tweets(settings.data_dir))
+    tweets = load_complaint_tweets(settings.data_dir)
     with _progress() as progress:
-        cues = progress.add_task("extracting cues", total=total)
+        cues = progress.add_task("extracting cues", total=len(tweets))
         fold_task = progress.add_task(f"{folds}-fold cross-validation", total=folds)
         result = evaluate_fast(
             settings,
+            tweets,
             folds=folds,
             advance_cues=lambda n: progress.advance(cues, n),
             on_fold=lambda _: progress.advance(fold_task),

@@ -12,7 +12,7 @@ from .airline_threads import load_airline_threads
 from .banking77 import categories as banking77_categories
 from .banking77 import load_banking77
 from .cfpb import load_cfpb_sample
-from .complaint_tweets import load_complaint_tweets  # the lead's module: complaint tweets + X-CI severity
+from .complaint_tweets import load_complaint_tweets
 from .goemotions import goemotions_labels, is_dissatisfaction, load_goemotions
 from .threads import Thread, ThreadMessage
 from .twitter_threads import Tweet, group_threads, load_twcs_threads, load_twcs_tweets

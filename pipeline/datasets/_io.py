@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import get_settings
-from pipeline.errors import DatasetFormatError, DataNotFoundError
+from pipeline.errors import DataNotFoundError
 
 _LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 

@@ -19,7 +19,9 @@ from typing import Literal
 
 from pipeline.schema import Author
 
-from ._io import DatasetFormatError, require
+from pipeline.errors import DatasetFormatError
+
+from ._io import require
 from .threads import Thread, ThreadMessage
 
 log = logging.getLogger(__name__)

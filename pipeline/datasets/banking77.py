@@ -8,7 +8,9 @@ from typing import Literal
 
 import pandas as pd
 
-from ._io import DatasetFormatError, require
+from pipeline.errors import DatasetFormatError
+
+from ._io import require
 
 SPLITS = ("train", "test")
 _DATASET = "BANKING77"

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._io import DatasetFormatError, csv_records, require
+from pipeline.errors import DatasetFormatError
+
+from ._io import csv_records, require
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.config import get_settings
-from pipeline.errors import DataNotFoundError
+from ._io import require
 
-COMPLAINTS_FILE = Path("complaint-tweets") / "complaints-data.csv"
-XCI_FILE = Path("complaint-tweets") / "X-CI_Dataset.csv"
+COMPLAINTS_FILE = "complaint-tweets/complaints-data.csv"
+XCI_FILE = "complaint-tweets/X-CI_Dataset.csv"
 UNKNOWN_SEVERITY = -1
 _SPACE = re.compile(r"\s+")
 
@@ -28,24 +27,17 @@ def normalise_text(text: str) -> str:
     return _SPACE.sub(" ", html.unescape(str(text)).lower()).strip()
 
 
-def _require(path: Path, dataset: str) -> Path:
-    if not path.is_file():
-        raise DataNotFoundError(path, dataset)
-    return path
-
-
 def load_complaint_tweets(data_dir: Path | None = None) -> pd.DataFrame:
     """One row per tweet: tweet_id, text, label (1 complaint), domain, severity (0-4, -1 unknown),
     sentiment, emotion and the X-CI cause span (explain)."""
-    root = data_dir or get_settings().data_dir
     tweets = pd.read_csv(
-        _require(root / COMPLAINTS_FILE, "complaint tweets"),
+        require(data_dir, COMPLAINTS_FILE, "complaint tweets"),
         header=None,
         names=["tweet_id", "text", "label", "domain"],
         dtype={"tweet_id": str, "text": str, "label": int, "domain": str},
         keep_default_na=False,
     )
-    xci = pd.read_csv(_require(root / XCI_FILE, "X-CI severity labels"), dtype=str, keep_default_na=False)
+    xci = pd.read_csv(require(data_dir, XCI_FILE, "X-CI severity labels"), dtype=str, keep_default_na=False)
     xci = xci.assign(key=xci["tweet"].map(normalise_text)).drop_duplicates("key")
     xci = xci.rename(columns={"Severity": "severity", "Explain": "explain"})[
         ["key", "severity", "sentiment", "emotion", "explain"]

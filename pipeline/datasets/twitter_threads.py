@@ -19,7 +19,9 @@ from pathlib import Path
 
 from pipeline.schema import Author
 
-from ._io import DatasetFormatError, csv_records, require
+from pipeline.errors import DatasetFormatError
+
+from ._io import csv_records, require
 from .airline_threads import AIRLINE_FILES, load_airline_threads
 from .threads import Thread, ThreadMessage
 

@@ -22,7 +22,9 @@ from typing import Literal
 
 import pandas as pd
 
-from ._io import DatasetFormatError, require
+from pipeline.errors import DatasetFormatError
+
+from ._io import require
 
 CORPORA = ("MWOZ", "SGD", "ReDial", "CCPE")
 DISSATISFIED_AT = 2.0  # a user turn whose mean rating is at or below this counts as dissatisfied

@@ -1,11 +1,12 @@
 """The fast message model: hashed word and character n-gram TF-IDF plus cue features, two linear heads.
 
-Both n-gram blocks are hashed (stateless, no vocabulary to look up), which is what lets the model
-alone score over ten thousand messages a second. One feature transform feeds both heads, so severity costs almost nothing on top of complaint
-intent. The complaint head is calibrated with isotonic regression on out-of-fold scores and
-carries the macro-F1-optimal threshold found on those same scores; the severity head is trained
-on complaints only and is combined with the complaint probability into a 5-way distribution
-(none = not a complaint), which keeps severity consistent with the complaint decision.
+Both n-gram blocks are hashed in numpy (stateless, no vocabulary to look up), several times faster
+than sklearn's Python analyzers. One feature transform feeds both heads, so severity costs almost
+nothing on top of complaint intent. The complaint head is calibrated with isotonic regression on
+out-of-fold scores and carries the macro-F1-optimal threshold found on those same scores; the
+severity head is trained on complaints only and is combined with the complaint probability into a
+5-way distribution (none = not a complaint), which keeps severity consistent with the complaint
+decision.
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from pipeline.config import Settings
 from pipeline.datasets.complaint_tweets import load_complaint_tweets
@@ -30,10 +30,13 @@ def featurize_with_progress(extractor: CueExtractor, texts: Sequence[str], advan
     return np.asarray(rows, dtype=float)
 
 
-def train_fast(settings: Settings, advance: Advance | None = None, track: bool = True) -> dict[str, object]:
-    """Fit on every complaint tweet, save the artefact, log it; returns a JSON-ready summary."""
+def train_fast(
+    settings: Settings, tweets: pd.DataFrame | None = None, advance: Advance | None = None, track: bool = True
+) -> dict[str, object]:
+    """Fit on every complaint tweet (`tweets` as `load_complaint_tweets` returns them), save the
+    artefact, log it; returns a JSON-ready summary."""
     started = time.perf_counter()
-    tweets = load_complaint_tweets(settings.data_dir)
+    tweets = load_complaint_tweets(settings.data_dir) if tweets is None else tweets
     texts = tweets["text"].tolist()
     extractor = CueExtractor()
     cues = featurize_with_progress(extractor, texts, advance)
@@ -59,10 +62,14 @@ def train_fast(settings: Settings, advance: Advance | None = None, track: bool =
 
 
 def evaluate_fast(
-    settings: Settings, folds: int = 10, advance_cues: Advance | None = None, on_fold: Callable[[int], None] | None = None,
+    settings: Settings,
+    tweets: pd.DataFrame | None = None,
+    folds: int = 10,
+    advance_cues: Advance | None = None,
+    on_fold: Callable[[int], None] | None = None,
     track: bool = True,
 ) -> dict[str, object]:
-    tweets = load_complaint_tweets(settings.data_dir)
+    tweets = load_complaint_tweets(settings.data_dir) if tweets is None else tweets
     names = cue_feature_names()
     cues = featurize_with_progress(CueExtractor(), tweets["text"].tolist(), advance_cues)
     summary, _ = cross_validate_fast(tweets, cues, names, folds=folds, seed=settings.seed, on_fold=on_fold)
@@ -71,7 +78,3 @@ def evaluate_fast(
         with tracked_run(settings, "earlywarn-evaluate", f"cv{folds}-fast", {"model": "fast", "folds": folds, "seed": settings.seed}) as mlflow:
             log_json(mlflow, result, "evaluation.json")
     return result
-
-
-def artefact_path(settings: Settings) -> Path:
-    return artefact_dir(settings, ScorerName.fast)
