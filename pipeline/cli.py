@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from pipeline.config import get_settings, offline_model_environment
+from pipeline.commands.cases import cases_app, users_app
+from pipeline.console import err, print_json, progress
 from pipeline.errors import EarlywarnError, RecordError
 from pipeline.ingest.pii import install_redacting_logging, redact
 
@@ -30,19 +30,10 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks; each prints JSON.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+app.add_typer(cases_app, name="cases")
+app.add_typer(users_app, name="users")
 
-err = Console(stderr=True)
 SCORE_BATCH = 256
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err
-    )
-
-
-def _print_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
 
 
 @app.callback()
@@ -74,10 +65,10 @@ def train(model: ModelOption = "fast", track: Annotated[bool, typer.Option(help=
     _scorer_name(model)
     settings = get_settings()
     tweets = load_complaint_tweets(settings.data_dir)
-    with _progress() as progress:
-        task = progress.add_task("extracting cues", total=len(tweets))
-        summary = train_fast(settings, tweets, advance=lambda n: progress.advance(task, n), track=track)
-    _print_json(summary)
+    with progress() as bar:
+        task = bar.add_task("extracting cues", total=len(tweets))
+        summary = train_fast(settings, tweets, advance=lambda n: bar.advance(task, n), track=track)
+    print_json(summary)
 
 
 @app.command()
@@ -94,21 +85,21 @@ def evaluate(
     _scorer_name(model)
     settings = get_settings()
     tweets = load_complaint_tweets(settings.data_dir)
-    with _progress() as progress:
-        cues = progress.add_task("extracting cues", total=len(tweets))
-        fold_task = progress.add_task(f"{folds}-fold cross-validation", total=folds)
+    with progress() as bar:
+        cues = bar.add_task("extracting cues", total=len(tweets))
+        fold_task = bar.add_task(f"{folds}-fold cross-validation", total=folds)
         result = evaluate_fast(
             settings,
             tweets,
             folds=folds,
-            advance_cues=lambda n: progress.advance(cues, n),
-            on_fold=lambda _: progress.advance(fold_task),
+            advance_cues=lambda n: bar.advance(cues, n),
+            on_fold=lambda _: bar.advance(fold_task),
             track=track,
         )
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(result, indent=2) + "\n")
-    _print_json(result)
+    print_json(result)
 
 
 def _batched(items: Iterator[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
@@ -170,7 +161,7 @@ def bench_scoring_command(
     """Messages/s and peak memory of every trained scorer on real tweets."""
     from pipeline.benchmarks.scoring import bench_scoring
 
-    _print_json(bench_scoring(get_settings(), n=messages, repeats=repeats))
+    print_json(bench_scoring(get_settings(), n=messages, repeats=repeats))
 
 
 @bench_app.command("cues")
@@ -181,7 +172,7 @@ def bench_cues_command(
     """Cue extraction messages/s on real tweets, beside VADER and the tokenizer alone."""
     from pipeline.benchmarks.cues import bench_cues
 
-    _print_json(bench_cues(get_settings(), n=messages, repeats=repeats))
+    print_json(bench_cues(get_settings(), n=messages, repeats=repeats))
 
 
 @app.command()
@@ -214,7 +205,24 @@ def demo(
         cues = ", ".join(sorted({c.label.value for c in r.cues}))
         snippet = redact(texts[r.id])[:90]
         table.add_row(r.id, snippet, f"{r.complaint_probability:.2f}", r.severity.name, f"{r.dissatisfaction:.2f}", cues)
+    from rich.console import Console
+
     Console().print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Serve the case REST API (OpenAPI at /docs) on the configured database."""
+    import uvicorn
+
+    from pipeline.api.app import create_app
+    from pipeline.cases.service import CaseService
+
+    app_ = create_app(CaseService.from_settings(get_settings()))
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
 
 
 def main() -> None:

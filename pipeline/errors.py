@@ -92,3 +92,79 @@ class DownloadError(EarlywarnError):
             f"could not download {url}: {reason}. Check the network (or proxy settings), or fetch the "
             f"file by hand and check it with `python scripts/fetch_data.py --verify DIR`."
         )
+
+
+class ConfigError(EarlywarnError):
+    code = "E009"
+
+    def __init__(self, where: Path | str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}. Fix it, or unset the variable that sets it to use the default.")
+
+
+# --- case tracker -------------------------------------------------------------------------------
+# Each carries the field it concerns (or None) so the API answers 4xx with the field and the fix.
+
+
+class CaseError(EarlywarnError):
+    field: str | None = None
+
+
+class CaseNotFoundError(CaseError):
+    code = "E010"
+    field = "case_id"
+
+    def __init__(self, case_id: int) -> None:
+        super().__init__(f"no case {case_id}: list the cases with `earlywarn cases list` (GET /cases).")
+
+
+class IllegalTransitionError(CaseError):
+    code = "E011"
+    field = "action"
+
+    def __init__(self, stage: str, action: str, allowed: list[str]) -> None:
+        self.stage, self.action, self.allowed = stage, action, allowed
+        moves = ", ".join(allowed) if allowed else "none (the case is finished; reopen it first)"
+        super().__init__(f"cannot '{action}' a case that is '{stage}'. Allowed from '{stage}': {moves}.")
+
+
+class AuthorityError(CaseError):
+    code = "E012"
+
+    def __init__(self, role: str, doing: str, suggestion: str) -> None:
+        super().__init__(f"role '{role}' may not {doing}: {suggestion}, or escalate the case to one.")
+
+
+class CaseInputError(CaseError):
+    code = "E013"
+
+    def __init__(self, field: str, reason: str, fix: str) -> None:
+        self.field = field
+        super().__init__(f"field '{field}': {reason}. {fix}")
+
+
+class VersionConflictError(CaseError):
+    code = "E014"
+    field = "version"
+
+    def __init__(self, case_id: int, expected: int | None, actual: int | None) -> None:
+        now = f"it is now at version {actual}" if actual is not None else "another change landed first"
+        super().__init__(
+            f"case {case_id} changed while you worked on it (you had version {expected}; {now}). "
+            f"Reload the case and apply your change again."
+        )
+
+
+class AuthenticationError(CaseError):
+    code = "E015"
+    field = "Authorization"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"{reason}. Send 'Authorization: Bearer <token>'; an admin issues tokens with `earlywarn users add`.")
+
+
+class UnknownUserError(CaseError):
+    code = "E016"
+    field = "user"
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f"no user '{username}'. An admin adds one with `earlywarn users add {username} --role ROLE`.")

@@ -140,3 +140,25 @@ class MessageScore(BaseModel):
         out = self.model_dump(mode="json")
         out["severity"] = self.severity.name
         return out
+
+
+class FlagReason(BaseModel):
+    """One signal that moved a conversation to be flagged, and the message that carried it."""
+
+    signal: str = Field(min_length=1, max_length=64)
+    detail: str = Field(max_length=500)
+    message_id: str | None = None
+    weight: float | None = Field(default=None, ge=0.0)
+
+
+class Flag(BaseModel):
+    """The routing decision: this conversation needs a handler, and why (carried onto the case)."""
+
+    conversation_id: str | None = None
+    customer_id: str | None = None
+    channel: Channel
+    risk_level: str = Field(min_length=1, max_length=16)
+    probability: float = Field(ge=0.0, le=1.0)
+    reasons: list[FlagReason] = Field(default_factory=list)
+    messages: list[Message] = Field(min_length=1)
+    scores: list[MessageScore] = Field(default_factory=list)

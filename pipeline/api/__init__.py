@@ -1,0 +1,1 @@
+"""The HTTP face of earlywarn: the case REST API (and, later, ingest and the workspace)."""

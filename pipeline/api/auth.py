@@ -1,0 +1,28 @@
+"""Who is calling: a per-user bearer token, checked against its hash on every request."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from pipeline.cases.contracts import Actor
+from pipeline.cases.service import CaseService
+
+_bearer = HTTPBearer(auto_error=False, description="a per-user API token from `earlywarn users add`")
+
+
+def service(request: Request) -> CaseService:
+    return request.app.state.cases
+
+
+def current_actor(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    return service(request).authenticate(credentials.credentials if credentials else None)
+
+
+Cases = Annotated[CaseService, Depends(service)]
+CurrentActor = Annotated[Actor, Depends(current_actor)]

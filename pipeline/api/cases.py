@@ -1,0 +1,114 @@
+"""The case REST API: every route authenticates, every mutation is authorised by the service."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from pipeline.api.auth import Cases, CurrentActor
+from pipeline.cases.authority import Role
+from pipeline.cases.contracts import (
+    CaseCreate,
+    CaseSummary,
+    CaseView,
+    ChainReport,
+    CommunicationRequest,
+    EscalationRequest,
+    EventView,
+    FeedbackRequest,
+    NoteRequest,
+    OptionRequest,
+    PauseRequest,
+    TransitionRequest,
+)
+from pipeline.cases.lifecycle import TRANSITIONS, Stage
+
+router = APIRouter(tags=["cases"])
+
+
+@router.get("/cases", response_model=list[CaseSummary])
+def list_cases(
+    cases: Cases,
+    actor: CurrentActor,
+    stage: Stage | None = None,
+    assigned_role: Role | None = None,
+    customer_id: Annotated[str | None, Query(max_length=128)] = None,
+    open_only: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[CaseSummary]:
+    cases.require_read(actor)
+    return cases.list_cases(stage, assigned_role, customer_id, open_only, limit, offset)
+
+
+@router.post("/cases", response_model=CaseView, status_code=201)
+def create_case(cases: Cases, actor: CurrentActor, body: CaseCreate) -> CaseView:
+    return cases.create_case(actor, body)
+
+
+@router.get("/cases/{case_id}", response_model=CaseView)
+def read_case(cases: Cases, actor: CurrentActor, case_id: int) -> CaseView:
+    cases.require_read(actor)
+    return cases.get_case(case_id)
+
+
+@router.get("/cases/{case_id}/events", response_model=list[EventView])
+def case_events(cases: Cases, actor: CurrentActor, case_id: int) -> list[EventView]:
+    cases.require_read(actor)
+    return cases.events(case_id)
+
+
+@router.post("/cases/{case_id}/transitions", response_model=CaseView)
+def transition(cases: Cases, actor: CurrentActor, case_id: int, body: TransitionRequest) -> CaseView:
+    return cases.transition(actor, case_id, body)
+
+
+@router.post("/cases/{case_id}/escalations", response_model=CaseView)
+def escalate(cases: Cases, actor: CurrentActor, case_id: int, body: EscalationRequest) -> CaseView:
+    return cases.escalate(actor, case_id, body)
+
+
+@router.post("/cases/{case_id}/notes", response_model=CaseView)
+def add_note(cases: Cases, actor: CurrentActor, case_id: int, body: NoteRequest) -> CaseView:
+    return cases.add_note(actor, case_id, body)
+
+
+@router.post("/cases/{case_id}/communications", response_model=CaseView)
+def add_communication(cases: Cases, actor: CurrentActor, case_id: int, body: CommunicationRequest) -> CaseView:
+    return cases.add_communication(actor, case_id, body)
+
+
+@router.post("/cases/{case_id}/feedback", response_model=CaseView)
+def add_feedback(cases: Cases, actor: CurrentActor, case_id: int, body: FeedbackRequest) -> CaseView:
+    return cases.add_feedback(actor, case_id, body)
+
+
+@router.post("/cases/{case_id}/options", response_model=CaseView)
+def add_option(cases: Cases, actor: CurrentActor, case_id: int, body: OptionRequest) -> CaseView:
+    return cases.add_option(actor, case_id, body)
+
+
+@router.post("/cases/{case_id}/clocks", response_model=CaseView)
+def pause_or_resume(cases: Cases, actor: CurrentActor, case_id: int, body: PauseRequest) -> CaseView:
+    return cases.set_paused(actor, case_id, body)
+
+
+@router.get("/audit/verify", response_model=ChainReport)
+def verify(cases: Cases, actor: CurrentActor) -> ChainReport:
+    cases.require_read(actor)
+    return cases.verify()
+
+
+@router.get("/lifecycle")
+def lifecycle(cases: Cases, actor: CurrentActor) -> list[dict[str, Any]]:
+    """The transition table itself, so a client offers only the moves it allows."""
+    cases.require_read(actor)
+    return [{"from": t.source, "action": t.action, "to": t.target, "capability": t.capability,
+             "requires": list(t.requires)} for t in TRANSITIONS]
+
+
+@router.get("/profiles")
+def profiles(cases: Cases, actor: CurrentActor) -> dict[str, Any]:
+    cases.require_read(actor)
+    return {name: p.model_dump(mode="json") for name, p in cases.profiles.items()}

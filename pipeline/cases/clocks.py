@@ -1,0 +1,232 @@
+"""Regulatory profiles and their clocks, in business or calendar days with a holiday calendar.
+
+CU824 3.5 and NOS ask a handler to follow the sector's regulatory definition of a complaint and
+its time limits; 3.10 asks for promptness. A profile is configuration (`profiles.yaml`): which
+milestone starts each clock, how long it runs, what stops it, whether it may pause. This module
+turns a case's milestones into dated deadlines and their status; it never writes anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import holidays
+import yaml
+from dateutil.relativedelta import relativedelta
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pipeline.errors import ConfigError
+
+DEFAULT_PROFILES = Path(__file__).with_name("profiles.yaml")
+
+
+class Milestone(StrEnum):
+    """Moments in a case that start or stop a clock."""
+
+    received = "received"
+    acknowledged = "acknowledged"
+    first_response = "first_response"  # the first outbound communication
+    summary_resolution = "summary_resolution"
+    holding_response = "holding_response"
+    final_response = "final_response"
+    deadlock_letter = "deadlock_letter"
+    closed = "closed"
+
+
+class Unit(StrEnum):
+    business_days = "business_days"
+    calendar_days = "calendar_days"
+    weeks = "weeks"
+    months = "months"
+    hours = "hours"
+
+
+class ClockKind(StrEnum):
+    deadline = "deadline"  # the organisation's duty: a warning before it passes, a breach when it does
+    window = "window"  # an opportunity or a customer's right that simply expires (no breach)
+
+
+class ClockStatus(StrEnum):
+    not_started = "not_started"
+    running = "running"
+    paused = "paused"
+    warning = "warning"
+    breached = "breached"
+    met = "met"
+    met_late = "met_late"
+    open = "open"
+    expired = "expired"
+
+
+class ClockSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    description: str
+    rule: str = Field(description="the rule the clock implements, for the handler to look up")
+    kind: ClockKind = ClockKind.deadline
+    starts: Milestone = Milestone.received
+    duration: int = Field(gt=0)
+    unit: Unit
+    stopped_by: tuple[Milestone, ...] = ()
+    extended_by: Milestone | None = Field(default=None, description="a milestone that extends the limit")
+    extended_duration: int | None = Field(default=None, gt=0)
+    warn_before_hours: float = Field(default=24.0, ge=0)
+    pausable: bool = False
+
+    @model_validator(mode="after")
+    def _extension_complete(self) -> ClockSpec:
+        if (self.extended_by is None) != (self.extended_duration is None):
+            raise ValueError(f"clock '{self.name}': give both extended_by and extended_duration, or neither")
+        return self
+
+
+class HolidayCalendar(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    country: str
+    subdiv: str | None = None
+
+
+class RegulatoryProfile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    title: str
+    complaint_definition: str = Field(description="what the sector counts as a (reportable) complaint")
+    timezone: str
+    calendar: HolidayCalendar
+    clocks: tuple[ClockSpec, ...]
+
+    @property
+    def pausable(self) -> bool:
+        return any(c.pausable for c in self.clocks)
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @cached_property
+    def _holidays(self) -> holidays.HolidayBase:
+        return holidays.country_holidays(self.calendar.country, subdiv=self.calendar.subdiv)
+
+    def is_business_day(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in self._holidays
+
+    def add_business_days(self, day: date, count: int) -> date:
+        """The `count`-th business day after `day` (the day itself never counts)."""
+        while count > 0:
+            day += timedelta(days=1)
+            if self.is_business_day(day):
+                count -= 1
+        return day
+
+    def due(self, spec: ClockSpec, start: datetime, duration: int | None = None) -> datetime:
+        """When a clock started at `start` runs out. Day-based limits end at local midnight."""
+        n = duration or spec.duration
+        if spec.unit is Unit.hours:
+            return start + timedelta(hours=n)
+        local_day = start.astimezone(self.zone).date()
+        if spec.unit is Unit.business_days:
+            last = self.add_business_days(local_day, n)
+        elif spec.unit is Unit.calendar_days:
+            last = local_day + timedelta(days=n)
+        elif spec.unit is Unit.weeks:
+            last = local_day + timedelta(weeks=n)
+        else:
+            last = local_day + relativedelta(months=n)
+        close = datetime.combine(last + timedelta(days=1), time.min, self.zone)  # local midnight ending the last day
+        return close.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Pause:
+    start: datetime
+    end: datetime | None = None  # None: still paused
+
+
+class Deadline(BaseModel):
+    """One clock on one case, as a handler sees it."""
+
+    clock: str
+    description: str
+    rule: str
+    kind: ClockKind
+    status: ClockStatus
+    starts_at: datetime | None = None
+    due_at: datetime | None = None
+    warn_at: datetime | None = None
+    met_at: datetime | None = None
+
+
+def _paused_time(pauses: Sequence[Pause], since: datetime, now: datetime) -> tuple[timedelta, bool]:
+    total, paused_now = timedelta(), False
+    for pause in pauses:
+        end = pause.end or now
+        paused_now |= pause.end is None
+        if end > since:
+            total += end - max(pause.start, since)
+    return total, paused_now
+
+
+def evaluate(
+    profile: RegulatoryProfile,
+    milestones: Mapping[Milestone, datetime],
+    now: datetime,
+    pauses: Sequence[Pause] = (),
+) -> list[Deadline]:
+    """Every clock of the profile on a case with these milestones, as of `now`."""
+    out = []
+    for spec in profile.clocks:
+        start = milestones.get(spec.starts)
+        base = {"clock": spec.name, "description": spec.description, "rule": spec.rule, "kind": spec.kind}
+        if start is None:
+            out.append(Deadline(**base, status=ClockStatus.not_started))
+            continue
+        extended = spec.extended_by is not None and spec.extended_by in milestones
+        due = profile.due(spec, start, spec.extended_duration if extended else None)
+        paused_now = False
+        if spec.pausable:
+            shift, paused_now = _paused_time(pauses, start, now)
+            due += shift
+        warn = due - timedelta(hours=spec.warn_before_hours)
+        stops = [milestones[m] for m in spec.stopped_by if m in milestones and milestones[m] >= start]
+        met_at = min(stops) if stops else None
+        out.append(
+            Deadline(**base, status=_status(spec, due, warn, met_at, paused_now, now),
+                     starts_at=start, due_at=due, warn_at=warn, met_at=met_at)
+        )
+    return out
+
+
+def _status(
+    spec: ClockSpec, due: datetime, warn: datetime, met_at: datetime | None, paused: bool, now: datetime
+) -> ClockStatus:
+    if met_at is not None:
+        return ClockStatus.met if met_at <= due else ClockStatus.met_late
+    if spec.kind is ClockKind.window:
+        return ClockStatus.open if now < due else ClockStatus.expired
+    if now >= due:
+        return ClockStatus.breached
+    if paused:
+        return ClockStatus.paused
+    return ClockStatus.warning if now >= warn else ClockStatus.running
+
+
+def load_profiles(path: Path | None = None) -> dict[str, RegulatoryProfile]:
+    path = path or DEFAULT_PROFILES
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        profiles = {name: RegulatoryProfile.model_validate({"name": name, **body}) for name, body in raw.items()}
+        for profile in profiles.values():
+            profile.zone  # noqa: B018 - fail on an unknown timezone or calendar now, not on the first case
+            profile.is_business_day(date(2000, 1, 3))
+    except (OSError, yaml.YAMLError, ValueError, KeyError, NotImplementedError) as exc:
+        raise ConfigError(path, f"cannot read the regulatory profiles: {exc}") from exc
+    return profiles

@@ -1,0 +1,595 @@
+"""Every case operation as one transaction: check, change, record the event, or change nothing.
+
+The API, the CLI and the workspace call only this. Each mutation re-reads the case, checks the
+actor's authority and the lifecycle table, applies the change, appends a hash-chained event and
+bumps the case's version; a concurrent writer gets `VersionConflictError` (HTTP 409), never a lost
+update.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from pipeline.cases.audit import GENESIS, ChainProblem, EventContent, StoredEvent, chain_hash, verify_case
+from pipeline.cases.authority import AuthorityPolicy, Capability, Role
+from pipeline.cases.clocks import (
+    ClockKind,
+    ClockStatus,
+    Deadline,
+    Milestone,
+    Pause,
+    RegulatoryProfile,
+    evaluate,
+    load_profiles,
+)
+from pipeline.cases.contracts import (
+    Actor,
+    Alert,
+    CaseCreate,
+    CaseSummary,
+    CaseView,
+    ChainReport,
+    CommunicationKind,
+    CommunicationRequest,
+    CommunicationView,
+    Direction,
+    EscalationRequest,
+    EventView,
+    FeedbackRequest,
+    FeedbackView,
+    MessageView,
+    NoteRequest,
+    OptionRequest,
+    OptionView,
+    PauseRequest,
+    TransitionRequest,
+)
+from pipeline.cases.lifecycle import EscalationTarget, FindingOutcome, Stage, allowed_actions, find_transition
+from pipeline.cases.store import make_engine, migrate, session_factory
+from pipeline.cases.tables import (
+    CaseMessageRow,
+    CaseRow,
+    CommunicationRow,
+    EventRow,
+    FeedbackRow,
+    OptionRow,
+    UserRow,
+)
+from pipeline.errors import (
+    AuthorityError,
+    AuthenticationError,
+    CaseInputError,
+    CaseNotFoundError,
+    ConfigError,
+    IllegalTransitionError,
+    UnknownUserError,
+    VersionConflictError,
+)
+
+SYSTEM = Actor(username="earlywarn", role="system")
+MILESTONE_KINDS = {
+    CommunicationKind.summary_resolution: Milestone.summary_resolution,
+    CommunicationKind.holding_response: Milestone.holding_response,
+    CommunicationKind.final_response: Milestone.final_response,
+    CommunicationKind.deadlock_letter: Milestone.deadlock_letter,
+}
+OPTION_STAGES = frozenset({Stage.investigating, Stage.findings_recorded, Stage.options_assessed, Stage.rejected,
+                           Stage.negotiating, Stage.satisfaction_checked})
+
+Mutation = Callable[[Session, CaseRow, datetime], tuple[str, dict[str, Any], dict[str, Any], str | None]]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def hash_token(token: str) -> str:
+    """Tokens are 256 random bits, so a plain SHA-256 is enough to keep them useless if the table leaks."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class CaseService:
+    def __init__(
+        self,
+        engine: Engine,
+        policy: AuthorityPolicy,
+        profiles: dict[str, RegulatoryProfile],
+        default_profile: str,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        if default_profile not in profiles:
+            raise ConfigError("EARLYWARN_CASES_PROFILE", f"unknown profile '{default_profile}'; choose one of "
+                              f"{', '.join(profiles)}")
+        self.engine, self.policy, self.profiles, self.default_profile = engine, policy, profiles, default_profile
+        self._sessions = session_factory(engine)
+        self._clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: Any, url: str | None = None, clock: Callable[[], datetime] = utcnow) -> CaseService:
+        engine = make_engine(url or settings.database_url)
+        migrate(engine)
+        return cls(engine, AuthorityPolicy.load(settings.cases_policy), load_profiles(settings.cases_profiles),
+                   settings.cases_profile, clock)
+
+    # --- users ------------------------------------------------------------------------------------
+
+    def add_user(self, username: str, role: Role) -> str:
+        """Create a user and return their API token; only its hash is stored, so show it once."""
+        token = secrets.token_urlsafe(32)
+        with self._sessions.begin() as s:
+            if s.scalar(select(UserRow.id).where(UserRow.username == username)) is not None:
+                raise CaseInputError("username", f"'{username}' already exists", "choose another name, or rotate "
+                                     f"their token with `earlywarn users token {username}`")
+            s.add(UserRow(username=username, role=role.value, token_hash=hash_token(token), active=True,
+                          created_at=self._clock()))
+        return token
+
+    def rotate_token(self, username: str) -> str:
+        token = secrets.token_urlsafe(32)
+        with self._sessions.begin() as s:
+            user = s.scalar(select(UserRow).where(UserRow.username == username))
+            if user is None:
+                raise UnknownUserError(username)
+            user.token_hash = hash_token(token)
+        return token
+
+    def authenticate(self, token: str | None) -> Actor:
+        if not token:
+            raise AuthenticationError("no API token given")
+        with self._sessions() as s:
+            user = s.scalar(select(UserRow).where(UserRow.token_hash == hash_token(token), UserRow.active))
+        if user is None:
+            raise AuthenticationError("the API token is not valid (unknown, rotated or deactivated)")
+        return Actor(username=user.username, role=Role(user.role))
+
+    def actor(self, username: str) -> Actor:
+        with self._sessions() as s:
+            user = s.scalar(select(UserRow).where(UserRow.username == username, UserRow.active))
+        if user is None:
+            raise UnknownUserError(username)
+        return Actor(username=user.username, role=Role(user.role))
+
+    def list_users(self) -> list[dict[str, Any]]:
+        with self._sessions() as s:
+            rows = s.scalars(select(UserRow).order_by(UserRow.username)).all()
+        return [{"username": u.username, "role": u.role, "active": u.active, "created_at": u.created_at} for u in rows]
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    def require_read(self, actor: Actor) -> None:
+        self._require(actor, Capability.read, "read cases")
+
+    def get_case(self, case_id: int) -> CaseView:
+        with self._sessions() as s:
+            return self._view(s, self._load(s, case_id), self._clock())
+
+    def list_cases(
+        self,
+        stage: Stage | None = None,
+        assigned_role: Role | None = None,
+        customer_id: str | None = None,
+        open_only: bool = False,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[CaseSummary]:
+        query = select(CaseRow).order_by(CaseRow.updated_at.desc(), CaseRow.id.desc()).limit(limit).offset(offset)
+        if stage is not None:
+            query = query.where(CaseRow.stage == stage.value)
+        if assigned_role is not None:
+            query = query.where(CaseRow.assigned_role == assigned_role.value)
+        if customer_id is not None:
+            query = query.where(CaseRow.customer_id == customer_id)
+        if open_only:
+            query = query.where(CaseRow.stage.not_in([s.value for s in Stage if not s.is_open]))
+        now = self._clock()
+        with self._sessions() as s:
+            return [self._summary(case, now) for case in s.scalars(query)]
+
+    def events(self, case_id: int) -> list[EventView]:
+        with self._sessions() as s:
+            self._load(s, case_id)
+            rows = s.scalars(select(EventRow).where(EventRow.case_id == case_id).order_by(EventRow.seq))
+            return [EventView(seq=e.seq, at=e.at, actor=e.actor, role=e.role, action=e.action, before=e.before,
+                              after=e.after, note=e.note, hash=e.hash) for e in rows]
+
+    def verify(self, case_id: int | None = None) -> ChainReport:
+        """Recompute every case's hash chain; any edited, deleted or reordered event is reported."""
+        problems: list[ChainProblem] = []
+        cases = events = 0
+        with self._sessions() as s:
+            query = select(CaseRow.id, CaseRow.head_hash, CaseRow.event_count).order_by(CaseRow.id)
+            if case_id is not None:
+                query = query.where(CaseRow.id == case_id)
+            for cid, head, count in s.execute(query).all():
+                rows = s.scalars(select(EventRow).where(EventRow.case_id == cid).order_by(EventRow.seq)).all()
+                stored = [StoredEvent(_content(e), e.prev_hash, e.hash) for e in rows]
+                problems += verify_case(cid, stored, head, count)
+                cases, events = cases + 1, events + len(rows)
+        return ChainReport(cases_checked=cases, events_checked=events, intact=not problems,
+                           problems=[p.__dict__ for p in problems])
+
+    # --- creating ---------------------------------------------------------------------------------
+
+    def create_case(self, actor: Actor, request: CaseCreate) -> CaseView:
+        self._require(actor, Capability.handle, "open a case")
+        profile = request.profile or self.default_profile
+        if profile not in self.profiles:
+            raise CaseInputError("profile", f"unknown regulatory profile '{profile}'",
+                                 f"choose one of {', '.join(self.profiles)}")
+        now = self._clock()
+        milestones = {}
+        if request.stage is Stage.received:
+            milestones[Milestone.received.value] = (request.received_at or now).isoformat()
+        with self._write(None, None) as s:
+            case = CaseRow(
+                version=1, stage=request.stage.value, profile=profile, channel=request.channel.value,
+                customer_id=request.customer_id, conversation_id=request.conversation_id, summary=request.summary,
+                risk_level=request.risk_level, flag_reasons=request.reasons, assigned_role=Role.agent.value,
+                owner=actor.username if actor.role != SYSTEM.role else None, escalation_requested_by_customer=False,
+                liability_admitted=False, redress_paid=Decimal("0"), milestones=milestones, pauses=[], alerts=[],
+                head_hash=GENESIS, event_count=0, created_at=now, updated_at=now,
+            )
+            s.add(case)
+            s.flush()
+            for item in request.messages:
+                m = item.message
+                s.add(CaseMessageRow(
+                    case_id=case.id, message_id=m.id, channel=m.channel.value, author=m.author.value,
+                    sent_at=m.timestamp, text=m.text, score=item.score.to_output() if item.score else None,
+                ))
+            after = {"stage": case.stage, "profile": profile, "channel": case.channel, "summary": case.summary,
+                     "risk_level": case.risk_level, "messages": [i.message.id for i in request.messages],
+                     "reasons": request.reasons, **({"received_at": milestones["received"]} if milestones else {})}
+            self._record(s, case, actor, "create", {}, after, None, now)
+            self._schedule_alerts(case, now)
+            s.flush()
+            return self._view(s, case, now)
+
+    # --- changing ---------------------------------------------------------------------------------
+
+    def transition(self, actor: Actor, case_id: int, request: TransitionRequest) -> CaseView:
+        def apply(s: Session, case: CaseRow, now: datetime) -> tuple[str, dict, dict, str | None]:
+            stage = Stage(case.stage)
+            move = find_transition(stage, request.action)
+            self._require(actor, move.capability, f"{request.action.value.replace('_', ' ')} a case")
+            for field in move.requires:
+                if getattr(request, field) is None:
+                    raise CaseInputError(field, f"is required to {request.action.value}",
+                                         f"send '{field}' with the request")
+            after: dict[str, Any] = {"stage": move.target.value}
+            getattr(self, f"_on_{request.action.value}", _no_extra)(s, case, request, actor, now, after)
+            case.stage = move.target.value
+            return request.action.value, {"stage": stage.value}, after, request.note or request.reason
+
+        return self._mutate(actor, case_id, request.version, apply)
+
+    def escalate(self, actor: Actor, case_id: int, request: EscalationRequest) -> CaseView:
+        def apply(s: Session, case: CaseRow, now: datetime) -> tuple[str, dict, dict, str | None]:
+            stage = Stage(case.stage)
+            if not stage.is_open:
+                raise IllegalTransitionError(stage.value, "escalate", [a.value for a in allowed_actions(stage)])
+            current = EscalationTarget(case.escalation) if case.escalation else None
+            if current is not None and request.target.rank <= current.rank:
+                raise CaseInputError("target", f"the case is already escalated to {current.value}",
+                                     "escalate to a more senior level or refer it to the ombudsman")
+            if request.target is EscalationTarget.ombudsman:
+                self._require(actor, Capability.refer_third_party, "refer a case to an independent third party")
+            before = {"escalation": case.escalation, "assigned_role": case.assigned_role}
+            case.escalation = request.target.value
+            if request.target is not EscalationTarget.ombudsman:
+                case.assigned_role = request.target.value
+            case.escalation_requested_by_customer |= request.customer_requested
+            after = {"escalation": case.escalation, "assigned_role": case.assigned_role,
+                     "customer_requested": request.customer_requested}
+            return "escalate", before, after, request.reason
+
+        return self._mutate(actor, case_id, request.version, apply)
+
+    def add_note(self, actor: Actor, case_id: int, request: NoteRequest) -> CaseView:
+        return self._mutate(actor, case_id, request.version, lambda s, c, now: ("note", {}, {}, request.note))
+
+    def add_communication(self, actor: Actor, case_id: int, request: CommunicationRequest) -> CaseView:
+        def apply(s: Session, case: CaseRow, now: datetime) -> tuple[str, dict, dict, str | None]:
+            row = CommunicationRow(case_id=case.id, at=now, channel=request.channel.value,
+                                   direction=request.direction.value, kind=request.kind.value,
+                                   content=request.content, actor=actor.username)
+            s.add(row)
+            milestones = dict(case.milestones)
+            if request.direction is Direction.outbound:
+                milestones.setdefault(Milestone.first_response.value, now.isoformat())
+                if request.kind in MILESTONE_KINDS:
+                    milestones.setdefault(MILESTONE_KINDS[request.kind].value, now.isoformat())
+            case.milestones = milestones
+            after = {"channel": row.channel, "direction": row.direction, "kind": row.kind}
+            return "communication", {}, after, request.content
+
+        return self._mutate(actor, case_id, request.version, apply)
+
+    def add_feedback(self, actor: Actor, case_id: int, request: FeedbackRequest) -> CaseView:
+        def apply(s: Session, case: CaseRow, now: datetime) -> tuple[str, dict, dict, str | None]:
+            s.add(FeedbackRow(case_id=case.id, at=now, actor=actor.username, to_colleague=request.to_colleague,
+                              lesson=request.lesson, concerns=request.concerns.value, subject=request.subject))
+            after = {"to_colleague": request.to_colleague, "concerns": request.concerns.value, "subject": request.subject}
+            return "feedback", {}, after, request.lesson
+
+        return self._mutate(actor, case_id, request.version, apply)
+
+    def add_option(self, actor: Actor, case_id: int, request: OptionRequest) -> CaseView:
+        def apply(s: Session, case: CaseRow, now: datetime) -> tuple[str, dict, dict, str | None]:
+            stage = Stage(case.stage)
+            if stage not in OPTION_STAGES:
+                raise CaseInputError("stage", f"options are weighed after the investigation starts, not at '{stage}'",
+                                     "move the case to investigating first")
+            if request.adapts_policy and not request.policy_justification:
+                raise CaseInputError("policy_justification", "is required when an option adapts policy",
+                                     "write why the policy should bend for this customer; it is recorded")
+            fields = request.model_dump(exclude={"version"})
+            row = OptionRow(case_id=case.id, at=now, actor=actor.username, **fields)
+            s.add(row)
+            s.flush()
+            after = {"option_id": row.id, **{k: str(v) if isinstance(v, Decimal) else v for k, v in fields.items()}}
+            return "option", {}, after, None
+
+        return self._mutate(actor, case_id, request.version, apply)
+
+    def set_paused(self, actor: Actor, case_id: int, request: PauseRequest) -> CaseView:
+        def apply(s: Session, case: CaseRow, now: datetime) -> tuple[str, dict, dict, str | None]:
+            profile = self.profiles[case.profile]
+            if not profile.pausable:
+                raise CaseInputError("paused", f"the {profile.title} profile lets no clock pause",
+                                     "its time limits run regardless; keep the customer informed instead")
+            pauses = [list(p) for p in case.pauses]
+            open_pause = bool(pauses) and pauses[-1][1] is None
+            if request.paused == open_pause:
+                raise CaseInputError("paused", f"the clocks are already {'paused' if open_pause else 'running'}",
+                                     f"send paused={str(not open_pause).lower()}")
+            if request.paused:
+                pauses.append([now.isoformat(), None])
+            else:
+                pauses[-1][1] = now.isoformat()
+            case.pauses = pauses
+            return ("pause_clocks" if request.paused else "resume_clocks"), {}, {"paused": request.paused}, request.reason
+
+        return self._mutate(actor, case_id, request.version, apply)
+
+    def sweep(self, limit: int = 500) -> list[Alert]:
+        """Raise each clock's warning before its breach and its breach when it happens, once each."""
+        now = self._clock()
+        with self._sessions() as s:
+            due = s.scalars(select(CaseRow.id).where(CaseRow.next_alert_at <= now)
+                            .order_by(CaseRow.next_alert_at).limit(limit)).all()
+        alerts: list[Alert] = []
+        for case_id in due:
+            try:
+                with self._write(case_id, None) as s:
+                    case = self._load(s, case_id)
+                    for deadline in self._deadlines(case, now):
+                        alerts += self._raise_alerts(s, case, deadline, now)
+                    self._schedule_alerts(case, now)
+            except VersionConflictError:
+                continue  # a handler changed the case meanwhile; the next sweep sees it again
+        return alerts
+
+    # --- lifecycle hooks, one per action that changes more than the stage ---------------------------
+
+    def _on_receive(self, s: Session, case: CaseRow, req: TransitionRequest, actor: Actor, now: datetime,
+                    after: dict) -> None:
+        case.milestones = {**case.milestones, Milestone.received.value: now.isoformat()}
+        after["received_at"] = now.isoformat()
+
+    def _on_acknowledge(self, s: Session, case: CaseRow, req: TransitionRequest, actor: Actor, now: datetime,
+                        after: dict) -> None:
+        case.milestones = {**case.milestones, Milestone.acknowledged.value: now.isoformat()}
+
+    def _on_record_findings(self, s: Session, case: CaseRow, req: TransitionRequest, actor: Actor, now: datetime,
+                            after: dict) -> None:
+        case.findings_outcome, case.findings_evidence = req.outcome.value, req.evidence
+        after.update(outcome=req.outcome.value, evidence=req.evidence)
+
+    def _on_assess_options(self, s: Session, case: CaseRow, req: TransitionRequest, actor: Actor, now: datetime,
+                           after: dict) -> None:
+        count = s.scalar(select(func.count()).select_from(OptionRow).where(OptionRow.case_id == case.id))
+        if not count:
+            raise CaseInputError("options", "no option has been weighed for this case",
+                                 "add at least one with POST /cases/{id}/options (`earlywarn cases option`) first")
+        after["options"] = count
+
+    def _on_offer_solution(self, s: Session, case: CaseRow, req: TransitionRequest, actor: Actor, now: datetime,
+                           after: dict) -> None:
+        option = self._option(s, case, req.option_id)
+        self.policy.require_redress(Role(actor.role), option.redress, "offer redress")
+        if option.adapts_policy:
+            self._require(actor, Capability.adapt_policy, "offer a solution that adapts policy")
+        case.chosen_option_id = option.id
+        after.update(option_id=option.id, redress=str(option.redress), adapts_policy=option.adapts_policy)
+
+    _on_agree = _on_offer_solution
+
+    def _on_implement(self, s: Session, case: CaseRow, req: TransitionRequest, actor: Actor, now: datetime,
+                      after: dict) -> None:
+        option = self._option(s, case, case.chosen_option_id)
+        case.liability_admitted, case.redress_paid = option.admits_liability, option.redress
+        after.update(liability_admitted=option.admits_liability, redress_paid=str(option.redress))
+
+    def _on_check_satisfaction(self, s: Session, case: CaseRow, req: TransitionRequest, actor: Actor, now: datetime,
+                               after: dict) -> None:
+        case.satisfied = req.satisfied
+        after["satisfied"] = req.satisfied
+
+    def _on_close(self, s: Session, case: CaseRow, req: TransitionRequest, actor: Actor, now: datetime,
+                  after: dict) -> None:
+        if req.root_cause not in self.policy.root_causes:
+            raise CaseInputError("root_cause", f"'{req.root_cause}' is not a configured root cause",
+                                 f"choose one of {', '.join(self.policy.root_causes)}")
+        if case.stage == Stage.findings_recorded and case.findings_outcome != FindingOutcome.unjustified:
+            raise CaseInputError("action", f"a {case.findings_outcome} complaint is not closed on its findings",
+                                 "assess the options and offer a solution")
+        case.root_cause = req.root_cause
+        case.milestones = {**case.milestones, Milestone.closed.value: now.isoformat()}
+        after["root_cause"] = req.root_cause
+
+    def _on_reopen(self, s: Session, case: CaseRow, req: TransitionRequest, actor: Actor, now: datetime,
+                   after: dict) -> None:
+        case.milestones = {k: v for k, v in case.milestones.items() if k != Milestone.closed.value}
+        case.satisfied = None
+
+    # --- plumbing ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self, case_id: int | None, version: int | None) -> Iterator[Session]:
+        """One transaction; a concurrent change to the same case surfaces as a version conflict."""
+        try:
+            with self._sessions.begin() as s:
+                yield s
+        except (StaleDataError, IntegrityError) as exc:
+            if case_id is None:
+                raise
+            raise VersionConflictError(case_id, version, None) from exc
+        except OperationalError as exc:  # SQLite: another writer holds the database
+            if case_id is None or "locked" not in str(exc).lower():
+                raise
+            raise VersionConflictError(case_id, version, None) from exc
+
+    def _mutate(self, actor: Actor, case_id: int, version: int | None, apply: Mutation) -> CaseView:
+        self._require(actor, Capability.handle, "change a case")
+        now = self._clock()
+        with self._write(case_id, version) as s:
+            case = self._load(s, case_id)
+            if version is not None and version != case.version:
+                raise VersionConflictError(case_id, version, case.version)
+            self._require_assignment(actor, case)
+            action, before, after, note = apply(s, case, now)
+            self._record(s, case, actor, action, before, after, note, now)
+            self._schedule_alerts(case, now)
+            s.flush()
+            return self._view(s, case, now)
+
+    def _record(self, s: Session, case: CaseRow, actor: Actor, action: str, before: dict, after: dict,
+                note: str | None, now: datetime) -> None:
+        content = EventContent(case.id, case.event_count + 1, now, actor.username, str(actor.role), action,
+                               before, after, note)
+        digest = chain_hash(case.head_hash, content)
+        s.add(EventRow(case_id=case.id, seq=content.seq, at=now, actor=content.actor, role=content.role,
+                       action=action, before=before, after=after, note=note, prev_hash=case.head_hash, hash=digest))
+        case.head_hash, case.event_count, case.updated_at = digest, content.seq, now
+
+    def _require(self, actor: Actor, capability: Capability, doing: str) -> None:
+        if actor.role == SYSTEM.role:
+            return
+        self.policy.require(Role(actor.role), capability, doing)
+
+    def _require_assignment(self, actor: Actor, case: CaseRow) -> None:
+        """Once escalated, a case is worked at that level or above (NOS: escalation procedures)."""
+        if actor.role == SYSTEM.role:
+            return
+        assigned = Role(case.assigned_role)
+        if self.policy.limits(Role(actor.role)).rank < self.policy.limits(assigned).rank:
+            raise AuthorityError(str(actor.role), f"work a case escalated to {assigned.value}",
+                                 f"ask a {assigned.value.replace('_', ' ')}")
+
+    @staticmethod
+    def _load(s: Session, case_id: int) -> CaseRow:
+        case = s.get(CaseRow, case_id)
+        if case is None:
+            raise CaseNotFoundError(case_id)
+        return case
+
+    @staticmethod
+    def _option(s: Session, case: CaseRow, option_id: int | None) -> OptionRow:
+        option = s.get(OptionRow, option_id) if option_id is not None else None
+        if option is None or option.case_id != case.id:
+            raise CaseInputError("option_id", f"option {option_id} is not an option of case {case.id}",
+                                 "choose one of the options listed on the case")
+        return option
+
+    def _deadlines(self, case: CaseRow, now: datetime) -> list[Deadline]:
+        milestones = {Milestone(k): datetime.fromisoformat(v) for k, v in case.milestones.items()}
+        pauses = [Pause(datetime.fromisoformat(a), datetime.fromisoformat(b) if b else None) for a, b in case.pauses]
+        return evaluate(self.profiles[case.profile], milestones, now, pauses)
+
+    def _schedule_alerts(self, case: CaseRow, now: datetime) -> None:
+        """Keep `next_alert_at` at the earliest pending warning or breach so sweeps read few rows."""
+        if not Stage(case.stage).is_open:
+            case.next_alert_at = None
+            return
+        pending = []
+        for d in self._deadlines(case, now):
+            if d.kind is not ClockKind.deadline or d.due_at is None or d.met_at is not None:
+                continue
+            if f"{d.clock}:warning" not in case.alerts:
+                pending.append(d.warn_at)
+            if f"{d.clock}:breached" not in case.alerts:
+                pending.append(d.due_at)
+        case.next_alert_at = min(pending) if pending else None
+
+    def _raise_alerts(self, s: Session, case: CaseRow, d: Deadline, now: datetime) -> list[Alert]:
+        raised = []
+        wanted = {ClockStatus.warning: ["warning"], ClockStatus.breached: ["warning", "breached"]}.get(d.status, [])
+        for level in wanted:
+            key = f"{d.clock}:{level}"
+            if key in case.alerts:
+                continue
+            case.alerts = [*case.alerts, key]
+            if level == "warning" and d.status is ClockStatus.breached:
+                continue  # past due already: the breach says it all
+            action = f"deadline_{'warning' if level == 'warning' else 'breached'}"
+            after = {"clock": d.clock, "due_at": d.due_at.isoformat(), "rule": d.rule}
+            self._record(s, case, SYSTEM, action, {}, after, d.description, now)
+            raised.append(Alert(case_id=case.id, clock=d.clock, kind=action, due_at=d.due_at))
+        return raised
+
+    def _summary(self, case: CaseRow, now: datetime) -> CaseSummary:
+        pending = [d for d in self._deadlines(case, now)
+                   if d.kind is ClockKind.deadline and d.due_at is not None and d.met_at is None]
+        return CaseSummary(
+            id=case.id, version=case.version, stage=Stage(case.stage), profile=case.profile, channel=case.channel,
+            customer_id=case.customer_id, summary=case.summary, risk_level=case.risk_level,
+            assigned_role=case.assigned_role, escalation=case.escalation,
+            next_deadline=min(pending, key=lambda d: d.due_at) if pending and Stage(case.stage).is_open else None,
+            created_at=case.created_at, updated_at=case.updated_at,
+        )
+
+    def _view(self, s: Session, case: CaseRow, now: datetime) -> CaseView:
+        def rows(table: Any) -> list[Any]:
+            return list(s.scalars(select(table).where(table.case_id == case.id).order_by(table.id)))
+
+        comms = rows(CommunicationRow)
+        outbound = [c.at for c in comms if c.direction == Direction.outbound]
+        summary = self._summary(case, now)
+        return CaseView(
+            **summary.model_dump(),
+            conversation_id=case.conversation_id, owner=case.owner, flag_reasons=case.flag_reasons,
+            escalation_requested_by_customer=case.escalation_requested_by_customer,
+            findings_outcome=case.findings_outcome, findings_evidence=case.findings_evidence,
+            chosen_option_id=case.chosen_option_id, satisfied=case.satisfied, root_cause=case.root_cause,
+            liability_admitted=case.liability_admitted, redress_paid=case.redress_paid,
+            milestones={k: datetime.fromisoformat(v) for k, v in case.milestones.items()},
+            clocks_paused=bool(case.pauses) and case.pauses[-1][1] is None,
+            deadlines=self._deadlines(case, now),
+            allowed_actions=allowed_actions(Stage(case.stage)),
+            last_contact_at=max(outbound) if outbound else None,
+            messages=[MessageView(message_id=m.message_id, channel=m.channel, author=m.author, sent_at=m.sent_at,
+                                  text=m.text, score=m.score) for m in rows(CaseMessageRow)],
+            options=[OptionView.model_validate(o, from_attributes=True) for o in rows(OptionRow)],
+            communications=[CommunicationView.model_validate(c, from_attributes=True) for c in comms],
+            feedback=[FeedbackView.model_validate(f, from_attributes=True) for f in rows(FeedbackRow)],
+        )
+
+
+def _no_extra(*_args: Any) -> None:
+    """Actions that change only the stage."""
+
+
+def _content(e: EventRow) -> EventContent:
+    return EventContent(e.case_id, e.seq, e.at, e.actor, e.role, e.action, e.before, e.after, e.note)

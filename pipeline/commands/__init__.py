@@ -1,0 +1,1 @@
+"""Sub-commands of `earlywarn` that own a whole area (cases, users)."""
