@@ -56,3 +56,97 @@ def models_dir(fast_scorer, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("models")
     fast_scorer.save(root / "fast")
     return root
+
+
+# --- real databases -------------------------------------------------------------------------------
+# The case tracker's suites run on SQLite and on the real PostgreSQL server. If PostgreSQL cannot be
+# reached the PostgreSQL half is skipped, and the run ends with a banner saying so.
+
+import os  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+
+PG_SERVER = os.environ.get("EARLYWARN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+_unreachable: dict[str, str] = {}
+
+
+def _pg_admin_connect():
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(PG_SERVER)
+    return psycopg.connect(host=url.host, port=url.port, user=url.username, dbname=url.database,
+                           autocommit=True, connect_timeout=3)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway database on the real server, migrated once; dropped at the end of the session."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        admin = _pg_admin_connect()
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means: skip, loudly
+        _unreachable["PostgreSQL"] = f"{PG_SERVER}: {exc}"
+        pytest.skip(f"PostgreSQL UNREACHABLE at {PG_SERVER} ({exc}); PostgreSQL tests skipped")
+    name = f"earlywarn_test_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+class SettableClock:
+    """Time the tests set: deadlines are pinned to dates, not to whenever the suite runs."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> SettableClock:
+    return SettableClock(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))  # a Tuesday
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each tracker test runs on both stores: a fresh SQLite file, or the PostgreSQL database emptied."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cases.db'}"
+        return
+    url = request.getfixturevalue("postgres_url")
+    yield url
+    from sqlalchemy import create_engine, text
+
+    from pipeline.cases.tables import Base
+
+    engine = create_engine(url)
+    with engine.begin() as conn:  # TRUNCATE does not fire the log's row triggers
+        names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def case_service(database_url: str, clock: SettableClock, settings: Settings):
+    from pipeline.cases.service import CaseService
+
+    service = CaseService.from_settings(settings, url=database_url, clock=clock)
+    yield service
+    service.engine.dispose()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ARG001
+    for service, reason in _unreachable.items():
+        terminalreporter.write_sep("!", f"{service} UNREACHABLE: its tests were SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(f"  {reason}", red=True)

@@ -21,6 +21,7 @@ from pipeline.cases.contracts import (
     OptionRequest,
     PauseRequest,
     TransitionRequest,
+    UserCreate,
 )
 from pipeline.cases.lifecycle import TRANSITIONS, Stage
 
@@ -112,3 +113,9 @@ def lifecycle(cases: Cases, actor: CurrentActor) -> list[dict[str, Any]]:
 def profiles(cases: Cases, actor: CurrentActor) -> dict[str, Any]:
     cases.require_read(actor)
     return {name: p.model_dump(mode="json") for name, p in cases.profiles.items()}
+
+
+@router.post("/users", status_code=201, tags=["users"])
+def create_user(cases: Cases, actor: CurrentActor, body: UserCreate) -> dict[str, str]:
+    """Add a user (admin); the token is shown once and only its hash is kept."""
+    return {"username": body.username, "role": body.role.value, "token": cases.create_user(actor, body)}

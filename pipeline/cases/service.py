@@ -54,6 +54,7 @@ from pipeline.cases.contracts import (
     OptionView,
     PauseRequest,
     TransitionRequest,
+    UserCreate,
 )
 from pipeline.cases.lifecycle import EscalationTarget, FindingOutcome, Stage, allowed_actions, find_transition
 from pipeline.cases.store import make_engine, migrate, session_factory
@@ -123,6 +124,11 @@ class CaseService:
                    settings.cases_profile, clock)
 
     # --- users ------------------------------------------------------------------------------------
+
+    def create_user(self, actor: Actor, request: UserCreate) -> str:
+        """The API's way in: only a role that manages users may add one."""
+        self._require(actor, Capability.manage_users, "add users")
+        return self.add_user(request.username, request.role)
 
     def add_user(self, username: str, role: Role) -> str:
         """Create a user and return their API token; only its hash is stored, so show it once."""

@@ -1,0 +1,97 @@
+"""The case REST API over HTTP (in-process), on SQLite and PostgreSQL: routes, auth and error shapes."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from pipeline.api.app import MAX_BODY_BYTES, create_app
+from pipeline.cases.authority import Role
+
+
+@pytest.fixture
+def api(case_service):
+    tokens = {role: case_service.add_user(role.value, role) for role in Role}
+    with TestClient(create_app(case_service)) as client:
+        client.tokens = tokens
+        yield client
+
+
+def auth(api, role: Role = Role.agent) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api.tokens[role]}"}
+
+
+def create(api, **body) -> dict:
+    response = api.post("/cases", json={"summary": "card blocked abroad, no call back", "channel": "chat",
+                                        "stage": "received", **body}, headers=auth(api))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_create_read_list_and_transition(api):
+    case = create(api, received_at="2026-11-20T09:00:00+00:00")
+    assert case["stage"] == "received" and case["allowed_actions"] == ["acknowledge"]
+    assert {d["clock"] for d in case["deadlines"]} >= {"acknowledgement", "final_response"}
+    moved = api.post(f"/cases/{case['id']}/transitions", json={"action": "acknowledge", "version": case["version"]},
+                     headers=auth(api)).json()
+    assert moved["stage"] == "acknowledged" and moved["version"] == case["version"] + 1
+    assert api.get(f"/cases/{case['id']}", headers=auth(api, Role.analyst)).json()["stage"] == "acknowledged"
+    listed = api.get("/cases", params={"stage": "acknowledged"}, headers=auth(api)).json()
+    assert [c["id"] for c in listed] == [case["id"]]
+    events = api.get(f"/cases/{case['id']}/events", headers=auth(api)).json()
+    assert [e["action"] for e in events] == ["create", "acknowledge"] and len(events[1]["hash"]) == 64
+
+
+def test_errors_name_the_field_and_the_fix(api):
+    case = create(api)
+    cid = case["id"]
+    illegal = api.post(f"/cases/{cid}/transitions", json={"action": "close"}, headers=auth(api))
+    assert illegal.status_code == 409
+    assert illegal.json()["error"]["field"] == "action" and "acknowledge" in illegal.json()["error"]["message"]
+    stale = api.post(f"/cases/{cid}/notes", json={"note": "x", "version": 999}, headers=auth(api))
+    assert stale.status_code == 409 and stale.json()["error"]["field"] == "version"
+    oversized = api.post(f"/cases/{cid}/notes", json={"note": "x" * 10_001}, headers=auth(api))
+    assert oversized.status_code == 422 and oversized.json()["error"]["field"] == "note"
+    bad_date = api.post("/cases", json={"summary": "x", "channel": "chat", "received_at": "2026-02-30T10:00:00Z"},
+                        headers=auth(api))
+    assert bad_date.status_code == 422 and bad_date.json()["error"]["field"] == "received_at"
+    naive = api.post("/cases", json={"summary": "x", "channel": "chat", "received_at": "2026-02-03T10:00:00"},
+                     headers=auth(api))
+    assert naive.status_code == 422 and "timezone" in naive.json()["error"]["message"]
+    missing = api.post(f"/cases/{cid}/escalations", json={"target": "team_leader"}, headers=auth(api))
+    assert missing.status_code == 422 and missing.json()["error"]["field"] == "reason"
+    unknown = api.get("/cases/424242", headers=auth(api))
+    assert unknown.status_code == 404 and unknown.json()["error"]["field"] == "case_id"
+    over = api.post(f"/cases/{cid}/escalations", json={"target": "ombudsman", "reason": "deadlock"}, headers=auth(api))
+    assert over.status_code == 403 and "complaints specialist" in over.json()["error"]["message"]
+    huge = api.post(f"/cases/{cid}/notes", content=b"{" + b" " * MAX_BODY_BYTES + b"}",
+                    headers={**auth(api), "Content-Type": "application/json"})
+    assert huge.status_code == 413
+    assert api.get(f"/cases/{cid}", headers=auth(api)).json()["version"] == case["version"]  # nothing written
+
+
+def test_every_route_needs_a_valid_token(api):
+    case = create(api)
+    assert api.get("/cases").status_code == 401
+    response = api.get(f"/cases/{case['id']}", headers={"Authorization": "Bearer nope"})
+    assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"
+    assert api.get("/health").status_code == 200  # the only open route
+
+
+def test_admins_issue_tokens_that_work(api):
+    response = api.post("/users", json={"username": "new.handler", "role": "agent"}, headers=auth(api, Role.admin))
+    assert response.status_code == 201
+    token = response.json()["token"]
+    assert api.get("/cases", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    duplicate = api.post("/users", json={"username": "new.handler", "role": "agent"}, headers=auth(api, Role.admin))
+    assert duplicate.status_code == 422 and duplicate.json()["error"]["field"] == "username"
+
+
+def test_openapi_lifecycle_and_profiles_are_served(api):
+    spec = api.get("/openapi.json").json()
+    assert {"/cases", "/cases/{case_id}/transitions", "/audit/verify"} <= set(spec["paths"])
+    table = api.get("/lifecycle", headers=auth(api)).json()
+    assert {"from": "received", "action": "acknowledge", "to": "acknowledged", "capability": "handle",
+            "requires": []} in table
+    assert "fca_disp" in api.get("/profiles", headers=auth(api)).json()
+    assert api.get("/audit/verify", headers=auth(api)).json()["intact"] is True
