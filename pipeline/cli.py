@@ -175,6 +175,46 @@ def bench_cues_command(
     print_json(bench_cues(get_settings(), n=messages, repeats=repeats))
 
 
+@bench_app.command("cases")
+def bench_cases_command(
+    database_url: Annotated[str | None, typer.Option(help="the server to test; a throwaway store is made there "
+                                                          "(default: EARLYWARN_DATABASE_URL)")] = None,
+    rate: Annotated[float, typer.Option(help="requests/s, open loop")] = 200.0,
+    seconds: Annotated[float, typer.Option(help="measured time, after a 2 s warm-up")] = 30.0,
+    workers: Annotated[int, typer.Option(min=1, help="server processes")] = 1,
+) -> None:
+    """Load the case REST API on loopback: throughput and p50/p99 latency for list, read and transition."""
+    from pipeline.benchmarks.cases import WARMUP_S, bench_cases
+
+    with progress() as bar:
+        task = bar.add_task("requests", total=int(rate * (seconds + WARMUP_S)))
+        result = bench_cases(database_url or get_settings().database_url, rate, seconds,
+                             progress=lambda done, _total: bar.update(task, completed=done), workers=workers)
+    print_json(result)
+
+
+@bench_app.command("security")
+def bench_security_command(
+    database_url: Annotated[str | None, typer.Option(help="the server to test; a throwaway store is made there "
+                                                          "(default: EARLYWARN_DATABASE_URL)")] = None,
+) -> None:
+    """Attempt every mutation unauthenticated, read-only and over authority; count what succeeded (target 0)."""
+    from pipeline.benchmarks.cases import fresh_store
+    from pipeline.benchmarks.security import probe_security
+    from pipeline.cases.service import CaseService
+
+    settings = get_settings()
+    with fresh_store(database_url or settings.database_url) as url:
+        service = CaseService.from_settings(settings, url=url)
+        try:
+            result = probe_security(service)
+        finally:
+            service.engine.dispose()
+    print_json({"database": url.split(":", 1)[0], **result})
+    if result["succeeded"]:
+        raise typer.Exit(1)
+
+
 @app.command()
 def demo(
     sample: Annotated[Path, typer.Option(help="hand-written sample to score")] = Path("data/sample/messages.jsonl"),
@@ -214,15 +254,16 @@ def demo(
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="server processes; each has its own interpreter lock")] = 1,
 ) -> None:
     """Serve the case REST API (OpenAPI at /docs) on the configured database."""
     import uvicorn
 
-    from pipeline.api.app import create_app
     from pipeline.cases.service import CaseService
 
-    app_ = create_app(CaseService.from_settings(get_settings()))
-    uvicorn.run(app_, host=host, port=port, log_level="warning")
+    CaseService.from_settings(get_settings()).engine.dispose()  # migrate once, before any worker starts
+    uvicorn.run("pipeline.api.app:app_from_settings", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", access_log=False)
 
 
 def main() -> None:

@@ -13,15 +13,17 @@ from pipeline.cases.service import CaseService
 _bearer = HTTPBearer(auto_error=False, description="a per-user API token from `earlywarn users add`")
 
 
-def service(request: Request) -> CaseService:
+# Both are async so FastAPI runs them on the event loop instead of a thread hand-off each; a known
+# token is answered from the service's cache without touching the database.
+async def service(request: Request) -> CaseService:
     return request.app.state.cases
 
 
-def current_actor(
+async def current_actor(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
-    return service(request).authenticate(credentials.credentials if credentials else None)
+    return request.app.state.cases.authenticate(credentials.credentials if credentials else None)
 
 
 Cases = Annotated[CaseService, Depends(service)]

@@ -27,9 +27,13 @@ from pipeline.cases.lifecycle import TRANSITIONS, Stage
 
 router = APIRouter(tags=["cases"])
 
+# Routes are `async def` and call the service directly: each call is a few milliseconds of Python
+# holding the interpreter lock anyway, and a thread hand-off per call cost more than it freed. Scale
+# with `earlywarn serve --workers N` (one process per core), not with threads.
+
 
 @router.get("/cases", response_model=list[CaseSummary])
-def list_cases(
+async def list_cases(
     cases: Cases,
     actor: CurrentActor,
     stage: Stage | None = None,
@@ -44,65 +48,65 @@ def list_cases(
 
 
 @router.post("/cases", response_model=CaseView, status_code=201)
-def create_case(cases: Cases, actor: CurrentActor, body: CaseCreate) -> CaseView:
+async def create_case(cases: Cases, actor: CurrentActor, body: CaseCreate) -> CaseView:
     return cases.create_case(actor, body)
 
 
 @router.get("/cases/{case_id}", response_model=CaseView)
-def read_case(cases: Cases, actor: CurrentActor, case_id: int) -> CaseView:
+async def read_case(cases: Cases, actor: CurrentActor, case_id: int) -> CaseView:
     cases.require_read(actor)
     return cases.get_case(case_id)
 
 
 @router.get("/cases/{case_id}/events", response_model=list[EventView])
-def case_events(cases: Cases, actor: CurrentActor, case_id: int) -> list[EventView]:
+async def case_events(cases: Cases, actor: CurrentActor, case_id: int) -> list[EventView]:
     cases.require_read(actor)
     return cases.events(case_id)
 
 
 @router.post("/cases/{case_id}/transitions", response_model=CaseView)
-def transition(cases: Cases, actor: CurrentActor, case_id: int, body: TransitionRequest) -> CaseView:
+async def transition(cases: Cases, actor: CurrentActor, case_id: int, body: TransitionRequest) -> CaseView:
     return cases.transition(actor, case_id, body)
 
 
 @router.post("/cases/{case_id}/escalations", response_model=CaseView)
-def escalate(cases: Cases, actor: CurrentActor, case_id: int, body: EscalationRequest) -> CaseView:
+async def escalate(cases: Cases, actor: CurrentActor, case_id: int, body: EscalationRequest) -> CaseView:
     return cases.escalate(actor, case_id, body)
 
 
 @router.post("/cases/{case_id}/notes", response_model=CaseView)
-def add_note(cases: Cases, actor: CurrentActor, case_id: int, body: NoteRequest) -> CaseView:
+async def add_note(cases: Cases, actor: CurrentActor, case_id: int, body: NoteRequest) -> CaseView:
     return cases.add_note(actor, case_id, body)
 
 
 @router.post("/cases/{case_id}/communications", response_model=CaseView)
-def add_communication(cases: Cases, actor: CurrentActor, case_id: int, body: CommunicationRequest) -> CaseView:
+async def add_communication(cases: Cases, actor: CurrentActor, case_id: int, body: CommunicationRequest) -> CaseView:
     return cases.add_communication(actor, case_id, body)
 
 
 @router.post("/cases/{case_id}/feedback", response_model=CaseView)
-def add_feedback(cases: Cases, actor: CurrentActor, case_id: int, body: FeedbackRequest) -> CaseView:
+async def add_feedback(cases: Cases, actor: CurrentActor, case_id: int, body: FeedbackRequest) -> CaseView:
     return cases.add_feedback(actor, case_id, body)
 
 
 @router.post("/cases/{case_id}/options", response_model=CaseView)
-def add_option(cases: Cases, actor: CurrentActor, case_id: int, body: OptionRequest) -> CaseView:
+async def add_option(cases: Cases, actor: CurrentActor, case_id: int, body: OptionRequest) -> CaseView:
     return cases.add_option(actor, case_id, body)
 
 
 @router.post("/cases/{case_id}/clocks", response_model=CaseView)
-def pause_or_resume(cases: Cases, actor: CurrentActor, case_id: int, body: PauseRequest) -> CaseView:
+async def pause_or_resume(cases: Cases, actor: CurrentActor, case_id: int, body: PauseRequest) -> CaseView:
     return cases.set_paused(actor, case_id, body)
 
 
 @router.get("/audit/verify", response_model=ChainReport)
-def verify(cases: Cases, actor: CurrentActor) -> ChainReport:
+async def verify(cases: Cases, actor: CurrentActor) -> ChainReport:
     cases.require_read(actor)
     return cases.verify()
 
 
 @router.get("/lifecycle")
-def lifecycle(cases: Cases, actor: CurrentActor) -> list[dict[str, Any]]:
+async def lifecycle(cases: Cases, actor: CurrentActor) -> list[dict[str, Any]]:
     """The transition table itself, so a client offers only the moves it allows."""
     cases.require_read(actor)
     return [{"from": t.source, "action": t.action, "to": t.target, "capability": t.capability,
@@ -110,12 +114,12 @@ def lifecycle(cases: Cases, actor: CurrentActor) -> list[dict[str, Any]]:
 
 
 @router.get("/profiles")
-def profiles(cases: Cases, actor: CurrentActor) -> dict[str, Any]:
+async def profiles(cases: Cases, actor: CurrentActor) -> dict[str, Any]:
     cases.require_read(actor)
     return {name: p.model_dump(mode="json") for name, p in cases.profiles.items()}
 
 
 @router.post("/users", status_code=201, tags=["users"])
-def create_user(cases: Cases, actor: CurrentActor, body: UserCreate) -> dict[str, str]:
+async def create_user(cases: Cases, actor: CurrentActor, body: UserCreate) -> dict[str, str]:
     """Add a user (admin); the token is shown once and only its hash is kept."""
     return {"username": body.username, "role": body.role.value, "token": cases.create_user(actor, body)}

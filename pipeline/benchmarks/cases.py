@@ -2,8 +2,9 @@
 
 Method. Each run gets a fresh store (a throwaway PostgreSQL database, dropped afterwards, or a
 SQLite file in a temporary directory), seeded through the service with `seed_cases` complaints at
-`received` and one `agent` user. The API runs as it does in production, uvicorn with one worker,
-in its own process on 127.0.0.1. The load is open-loop: request i is due at start + i/rate and is
+`received` and one `agent` user. The API runs as `earlywarn serve` runs it, uvicorn with one worker,
+in its own process on 127.0.0.1 (without the deadline sweeper, which a short run would not see
+fire). The load is open-loop: request i is due at start + i/rate and is
 sent then whether or not earlier ones have answered, and its latency runs from that due time, so
 time spent queueing behind a slow server counts (no coordinated omission). The mix is 40% list
 (`GET /cases?limit=50`), 40% read (`GET /cases/{id}`) and 20% transition, walking each seeded case
@@ -13,16 +14,20 @@ predecessor should the server fall that far behind. A short warm-up runs first a
 Any non-2xx answer or transport failure is an error, counted by status and kept out of latencies.
 
 The load generator shares the machine's cores with the server (and PostgreSQL), so the figures
-are a floor for what the API does on a machine of its own.
+are a floor for what the API does on a machine of its own. The report says what each side spent:
+CPU per request of the server and of the generator, and how late the generator got to its own
+schedule (`generator_lag`), so that a generator that fell behind is told from a slow API.
 """
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing as mp
+import os
 import random
 import secrets
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -32,14 +37,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import numpy as np
+import psutil
+import uvloop
 from sqlalchemy.engine import URL, make_url
 
 from pipeline.cases.authority import Role
 from pipeline.cases.contracts import CaseCreate
 from pipeline.cases.lifecycle import Stage
 from pipeline.config import Settings
+from pipeline.schema import Channel
 
 MIX = {"list": 0.4, "read": 0.4, "transition": 0.2}
 WARMUP_S = 2.0
@@ -51,12 +60,15 @@ STEPS: tuple[dict[str, str], ...] = (
     {"action": "record_findings", "outcome": "justified", "evidence": "Benchmark evidence."},
 )
 USERNAME = "bench-agent"
-MAX_CONNECTIONS = 64
+# In-flight requests (and pooled connections). Ample: at 200/s and 5 ms a request about one is in
+# flight; a server that falls behind makes requests queue at the gate, and that time is counted.
+MAX_CONNECTIONS = 16
+KEEPALIVE_S = 2.0  # under uvicorn's 5 s, so the server never closes a connection the client is reusing
 SERVER_START_S = 60.0
 
 
 @dataclass(frozen=True)
-class Request:
+class Planned:
     """One planned request; `after` is the index of the transition it must follow on the same case."""
 
     op: str
@@ -109,7 +121,7 @@ def seed(url: str, cases: int) -> tuple[str, list[int]]:
     try:
         token = service.add_user(USERNAME, Role.agent)
         actor = service.actor(USERNAME)
-        ids = [service.create_case(actor, CaseCreate(summary=f"Benchmark complaint {i}", channel="chat",
+        ids = [service.create_case(actor, CaseCreate(summary=f"Benchmark complaint {i}", channel=Channel.chat,
                                                      stage=Stage.received)).id
                for i in range(cases)]
     finally:
@@ -120,15 +132,7 @@ def seed(url: str, cases: int) -> tuple[str, list[int]]:
 # --- the server -------------------------------------------------------------------------------------
 
 
-def _serve(url: str, port: int) -> None:
-    """Child process: the API exactly as `earlywarn serve` builds it, one worker, no access log."""
-    import uvicorn
-
-    from pipeline.api.app import create_app
-    from pipeline.cases.service import CaseService
-
-    app = create_app(CaseService.from_settings(Settings(), url=url))
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", workers=1, access_log=False)
+EARLYWARN = "from pipeline.cli import main; main()"  # `earlywarn`, with this interpreter
 
 
 def _free_port() -> int:
@@ -137,29 +141,38 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Server:
+    base: str
+    pid: int
+
+
 @contextmanager
-def api_server(url: str) -> Iterator[str]:
-    """Run the API in its own process (its own GIL, as in production) until the block ends."""
+def api_server(url: str, workers: int = 1) -> Iterator[Server]:
+    """Run `earlywarn serve` on the store in its own process(es) until the block ends."""
     port = _free_port()
-    process = mp.get_context("spawn").Process(target=_serve, args=(url, port), daemon=True)
-    process.start()
+    env = {**os.environ, "EARLYWARN_DATABASE_URL": url, "EARLYWARN_CASES_SWEEP_SECONDS": "0"}
+    command = [sys.executable, "-c", EARLYWARN, "serve", "--port", str(port), "--workers", str(workers)]
+    process = subprocess.Popen(command, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, process)
-        yield base
+        yield Server(base, process.pid)
     finally:
         process.terminate()
-        process.join(10)
-        if process.is_alive():
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
             process.kill()
-            process.join()
+            process.wait()
 
 
-def _wait_healthy(base: str, process: Any) -> None:
+def _wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + SERVER_START_S
     while time.monotonic() < deadline:
-        if not process.is_alive():
-            raise RuntimeError(f"the API server exited with code {process.exitcode} before answering /health")
+        if process.poll() is not None:
+            raise RuntimeError(f"the API server exited with code {process.returncode} before answering "
+                               "/health")
         try:
             if httpx.get(f"{base}/health", timeout=1.0).status_code == 200:
                 return
@@ -172,24 +185,25 @@ def _wait_healthy(base: str, process: Any) -> None:
 # --- the plan ---------------------------------------------------------------------------------------
 
 
-def plan(count: int, ids: list[int], rng: random.Random) -> list[Request]:
+def plan(count: int, ids: list[int], rng: random.Random) -> list[Planned]:
     """`count` requests in the fixed mix; transitions walk a window of cases through their steps."""
     ops = rng.choices(list(MIX), weights=list(MIX.values()), k=count)
     needed = _cases_needed(ops.count("transition"))
     if needed > len(ids):
         raise ValueError(f"{ops.count('transition')} transitions need {needed} seeded cases, only {len(ids)} "
-                         f"given: raise seed_cases or lower rate × seconds")
-    requests: list[Request] = []
+                         f"given: raise seed_cases or lower rate * seconds")
+    requests: list[Planned] = []
     last_step: dict[int, int] = {}  # case id -> index of its latest planned transition
     transitions = 0
     for index, op in enumerate(ops):
         if op == "list":
-            requests.append(Request(op, "GET", "/cases?limit=50"))
+            requests.append(Planned(op, "GET", "/cases?limit=50"))
         elif op == "read":
-            requests.append(Request(op, "GET", f"/cases/{rng.choice(ids)}"))
+            requests.append(Planned(op, "GET", f"/cases/{rng.choice(ids)}"))
         else:
             case, step = _walk(transitions, ids)
-            requests.append(Request(op, "POST", f"/cases/{case}/transitions", STEPS[step], last_step.get(case)))
+            path = f"/cases/{case}/transitions"
+            requests.append(Planned(op, "POST", path, STEPS[step], last_step.get(case)))
             last_step[case] = index
             transitions += 1
     return requests
@@ -213,34 +227,44 @@ def _cases_needed(transitions: int) -> int:
 class Outcome:
     op: str
     latency_s: float
+    lag_s: float  # how late the generator got to it: large means the generator, not the API, fell behind
     status: int | str  # an HTTP status, or the transport error's name
     recorded: bool
 
 
-async def _send(client: httpx.AsyncClient, request: Request, due: float, recorded: bool,
-                waits: asyncio.Event | None, done: asyncio.Event | None) -> Outcome:
-    """Send one request; latency is counted from when it was due, not from when it went out."""
+async def _send(client: aiohttp.ClientSession, gate: asyncio.Semaphore, request: Planned, due: float,
+                recorded: bool, waits: asyncio.Event | None, done: asyncio.Event | None) -> Outcome:
+    """Send one request; latency is counted from when it was due, not from when it went out.
+
+    The gate bounds requests in flight to the pooled connections; time waiting at it still counts
+    as latency. The client is aiohttp (C parser) rather than httpx: on two shared cores, every
+    millisecond the generator spends is one the server under test does not get.
+    """
+    lag = time.perf_counter() - due
     try:
         if waits is not None:
             await waits.wait()
-        response = await client.request(request.method, request.path, json=request.body)
-        status: int | str = response.status_code
-    except httpx.HTTPError as exc:
+        async with gate, client.request(request.method, request.path, json=request.body) as response:
+            await response.read()
+            status: int | str = response.status
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         status = type(exc).__name__
     finally:
         if done is not None:
             done.set()
-    return Outcome(request.op, time.perf_counter() - due, status, recorded)
+    return Outcome(request.op, time.perf_counter() - due, lag, status, recorded)
 
 
-async def _drive(base: str, token: str, requests: list[Request], rate: float, warmup: int,
+async def _drive(base: str, token: str, requests: list[Planned], rate: float, warmup: int,
                  progress: Callable[[int, int], None] | None) -> tuple[list[Outcome], float]:
     """Open loop: fire request i at start + i/rate, never waiting for answers; return outcomes and span."""
-    limits = httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS)
+    connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=KEEPALIVE_S)
     headers = {"Authorization": f"Bearer {token}"}
     events = {i: asyncio.Event() for i, r in enumerate(requests) if r.op == "transition"}
     total = len(requests) - warmup
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30.0) as client:
+    gate = asyncio.Semaphore(MAX_CONNECTIONS)
+    timeout = aiohttp.ClientTimeout(total=30.0)
+    async with aiohttp.ClientSession(base, headers=headers, connector=connector, timeout=timeout) as client:
         tasks = []
         start = time.perf_counter() + 0.05
         for i, request in enumerate(requests):
@@ -249,7 +273,8 @@ async def _drive(base: str, token: str, requests: list[Request], rate: float, wa
             if delay > 0:
                 await asyncio.sleep(delay)
             waits = events[request.after] if request.after is not None else None
-            tasks.append(asyncio.create_task(_send(client, request, due, i >= warmup, waits, events.get(i))))
+            send = _send(client, gate, request, due, i >= warmup, waits, events.get(i))
+            tasks.append(asyncio.create_task(send))
             if progress is not None and i >= warmup and (i - warmup) % max(1, int(rate)) == 0:
                 progress(i - warmup, total)
         outcomes = await asyncio.gather(*tasks)
@@ -288,6 +313,7 @@ def report(outcomes: list[Outcome], span_s: float) -> dict[str, Any]:
         "errors_by_status": dict(sorted(errors.items())),
         "operations": {op: _latencies([o.latency_s for o in ok if o.op == op]) for op in MIX},
         "overall": {"p50_ms": overall["p50_ms"], "p99_ms": overall["p99_ms"], "max_ms": overall["max_ms"]},
+        "generator_lag": {k: v for k, v in _latencies([o.lag_s for o in recorded]).items() if k != "count"},
     }
 
 
@@ -297,21 +323,49 @@ def bench_cases(
     seconds: float = 30.0,
     seed_cases: int = 1500,
     progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
-    """Seed a fresh store, serve it, drive it open-loop at `rate` requests/s for `seconds`; a JSON-able report."""
+    """Seed a fresh store, serve it, drive it open-loop at `rate` requests/s for `seconds`; a JSON report.
+
+    Besides latencies it reports the CPU each side spent per request (warm-up included): one worker
+    cannot sustain more than about 1000 / server-ms requests/s, whatever the database does.
+    """
     backend = make_url(database_url).get_backend_name()
     warmup, measured = int(rate * WARMUP_S), int(rate * seconds)
     with fresh_store(database_url) as url:
         token, ids = seed(url, seed_cases)
         requests = plan(warmup + measured, ids, random.Random(13))
-        with api_server(url) as base:
-            outcomes, span = asyncio.run(_drive(base, token, requests, rate, warmup, progress))
+        with api_server(url, workers) as server:
+            server_before, own_before = _cpu_seconds(server.pid), time.process_time()
+            outcomes, span = uvloop.run(_drive(server.base, token, requests, rate, warmup, progress))
+            server_after, own_cpu = _cpu_seconds(server.pid), time.process_time() - own_before
+    server_cpu = server_after - server_before
     return {
         "database": backend,
         "target_rate": rate,
         "duration_s": float(seconds),
         **report(outcomes, span),
-        "server": f"uvicorn, 1 worker, {base}",
+        "cpu_ms_per_request": {
+            "server": round(server_cpu / len(requests) * 1000, 2),
+            "load_generator": round(own_cpu / len(requests) * 1000, 2),
+        },
+        "server": f"earlywarn serve (uvicorn, {workers} worker{'s' if workers > 1 else ''}), {server.base}",
+        "host_speed_ms": host_speed_ms(),
         "load": {"mix": MIX, "warmup_s": WARMUP_S, "seed_cases": seed_cases, "open_loop": True,
-                 "max_connections": MAX_CONNECTIONS, "cpu_count": mp.cpu_count()},
+                 "max_connections": MAX_CONNECTIONS, "cpu_count": os.cpu_count()},
     }
+
+
+def host_speed_ms() -> float:
+    """A fixed pure-Python loop, timed: a shared host's speed drifts, and this says how it stood."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(5_000_000):
+        total += i
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of the server and its worker processes."""
+    root = psutil.Process(pid)
+    return sum(sum(p.cpu_times()[:2]) for p in [root, *root.children(recursive=True)])

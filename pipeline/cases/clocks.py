@@ -8,11 +8,11 @@ turns a case's milestones into dated deadlines and their status; it never writes
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -129,7 +129,14 @@ class RegulatoryProfile(BaseModel):
 
     def due(self, spec: ClockSpec, start: datetime, duration: int | None = None) -> datetime:
         """When a clock started at `start` runs out. Day-based limits end at local midnight."""
-        n = duration or spec.duration
+        return self._due_cache(spec, start, duration or spec.duration)
+
+    @cached_property
+    def _due_cache(self) -> Callable[[ClockSpec, datetime, int], datetime]:
+        """Listing cases evaluates every clock of every row; the holiday walk is worth remembering."""
+        return lru_cache(maxsize=100_000)(self._due)
+
+    def _due(self, spec: ClockSpec, start: datetime, n: int) -> datetime:
         if spec.unit is Unit.hours:
             return start + timedelta(hours=n)
         local_day = start.astimezone(self.zone).date()

@@ -12,13 +12,15 @@ import hashlib
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from threading import Lock
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from cachetools import TTLCache
+from sqlalchemy import Engine, exists, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.exc import StaleDataError
 
 from pipeline.cases.audit import GENESIS, ChainProblem, EventContent, StoredEvent, chain_hash, verify_case
@@ -79,6 +81,7 @@ from pipeline.errors import (
 )
 
 SYSTEM = Actor(username="earlywarn", role="system")
+TOKEN_CACHE_SECONDS = 30.0  # how long another server process may still accept a rotated token
 MILESTONE_KINDS = {
     CommunicationKind.summary_resolution: Milestone.summary_resolution,
     CommunicationKind.holding_response: Milestone.holding_response,
@@ -115,6 +118,8 @@ class CaseService:
         self.engine, self.policy, self.profiles, self.default_profile = engine, policy, profiles, default_profile
         self._sessions = session_factory(engine)
         self._clock = clock
+        self._tokens: TTLCache[str, Actor] = TTLCache(maxsize=10_000, ttl=TOKEN_CACHE_SECONDS)
+        self._tokens_lock = Lock()
 
     @classmethod
     def from_settings(cls, settings: Any, url: str | None = None, clock: Callable[[], datetime] = utcnow) -> CaseService:
@@ -148,16 +153,27 @@ class CaseService:
             if user is None:
                 raise UnknownUserError(username)
             user.token_hash = hash_token(token)
+        with self._tokens_lock:
+            self._tokens.clear()
         return token
 
     def authenticate(self, token: str | None) -> Actor:
+        """Checked on every request, so a known token is remembered briefly (rotation clears it here)."""
         if not token:
             raise AuthenticationError("no API token given")
+        digest = hash_token(token)
+        with self._tokens_lock:
+            actor = self._tokens.get(digest)
+        if actor is not None:
+            return actor
         with self._sessions() as s:
-            user = s.scalar(select(UserRow).where(UserRow.token_hash == hash_token(token), UserRow.active))
+            user = s.scalar(select(UserRow).where(UserRow.token_hash == digest, UserRow.active))
         if user is None:
             raise AuthenticationError("the API token is not valid (unknown, rotated or deactivated)")
-        return Actor(username=user.username, role=Role(user.role))
+        actor = Actor(username=user.username, role=Role(user.role))
+        with self._tokens_lock:
+            self._tokens[digest] = actor
+        return actor
 
     def actor(self, username: str) -> Actor:
         with self._sessions() as s:
@@ -189,7 +205,8 @@ class CaseService:
         limit: int = 50,
         offset: int = 0,
     ) -> list[CaseSummary]:
-        query = select(CaseRow).order_by(CaseRow.updated_at.desc(), CaseRow.id.desc()).limit(limit).offset(offset)
+        query = (select(CaseRow).options(defer(CaseRow.flag_reasons), defer(CaseRow.alerts))  # not in a summary
+                 .order_by(CaseRow.updated_at.desc(), CaseRow.id.desc()).limit(limit).offset(offset))
         if stage is not None:
             query = query.where(CaseRow.stage == stage.value)
         if assigned_role is not None:
@@ -555,9 +572,9 @@ class CaseService:
             raised.append(Alert(case_id=case.id, clock=d.clock, kind=action, due_at=d.due_at))
         return raised
 
-    def _summary(self, case: CaseRow, now: datetime) -> CaseSummary:
-        pending = [d for d in self._deadlines(case, now)
-                   if d.kind is ClockKind.deadline and d.due_at is not None and d.met_at is None]
+    def _summary(self, case: CaseRow, now: datetime, deadlines: list[Deadline] | None = None) -> CaseSummary:
+        deadlines = self._deadlines(case, now) if deadlines is None else deadlines
+        pending = [d for d in deadlines if d.kind is ClockKind.deadline and d.due_at is not None and d.met_at is None]
         return CaseSummary(
             id=case.id, version=case.version, stage=Stage(case.stage), profile=case.profile, channel=case.channel,
             customer_id=case.customer_id, summary=case.summary, risk_level=case.risk_level,
@@ -567,12 +584,20 @@ class CaseService:
         )
 
     def _view(self, s: Session, case: CaseRow, now: datetime) -> CaseView:
+        children = (CommunicationRow, CaseMessageRow, OptionRow, FeedbackRow)
+        # Most cases have few of these: one probe, then load only the tables that have rows.
+        present = dict(zip(children, s.execute(select(*(exists().where(t.case_id == case.id) for t in children))).one(),
+                           strict=True))
+
         def rows(table: Any) -> list[Any]:
+            if not present[table]:
+                return []
             return list(s.scalars(select(table).where(table.case_id == case.id).order_by(table.id)))
 
         comms = rows(CommunicationRow)
         outbound = [c.at for c in comms if c.direction == Direction.outbound]
-        summary = self._summary(case, now)
+        deadlines = self._deadlines(case, now)
+        summary = self._summary(case, now, deadlines)
         return CaseView(
             **summary.model_dump(),
             conversation_id=case.conversation_id, owner=case.owner, flag_reasons=case.flag_reasons,
@@ -582,7 +607,7 @@ class CaseService:
             liability_admitted=case.liability_admitted, redress_paid=case.redress_paid,
             milestones={k: datetime.fromisoformat(v) for k, v in case.milestones.items()},
             clocks_paused=bool(case.pauses) and case.pauses[-1][1] is None,
-            deadlines=self._deadlines(case, now),
+            deadlines=deadlines,
             allowed_actions=allowed_actions(Stage(case.stage)),
             last_contact_at=max(outbound) if outbound else None,
             messages=[MessageView(message_id=m.message_id, channel=m.channel, author=m.author, sent_at=m.sent_at,

@@ -25,7 +25,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, **kwargs)
+    # No pre-ping: it costs a round trip per checkout; recycling retires connections a server may drop.
+    return create_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800, **kwargs)
 
 
 def alembic_config(engine: Engine | None = None) -> Config:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -73,6 +74,7 @@ class UserRow(Base):
 
 class CaseRow(Base):
     __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_updated_at_id", "updated_at", "id"),)  # the work queue's order
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False)

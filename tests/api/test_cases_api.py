@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from pipeline.api.app import MAX_BODY_BYTES, create_app
 from pipeline.cases.authority import Role
+from pipeline.cases.contracts import CaseCreate
 
 
 @pytest.fixture
@@ -95,3 +96,19 @@ def test_openapi_lifecycle_and_profiles_are_served(api):
             "requires": []} in table
     assert "fca_disp" in api.get("/profiles", headers=auth(api)).json()
     assert api.get("/audit/verify", headers=auth(api)).json()["intact"] is True
+
+
+def test_the_server_sweeps_deadlines_in_the_background(case_service, clock):
+    import time
+
+    token = case_service.add_user("ann", Role.agent)
+    case = case_service.create_case(case_service.actor("ann"),
+                                    CaseCreate(summary="x", channel="chat", stage="received"))
+    clock.advance(days=30)  # the acknowledgement is long overdue
+    with TestClient(create_app(case_service, sweep_seconds=0.05)) as client:
+        for _ in range(100):
+            events = client.get(f"/cases/{case.id}/events", headers={"Authorization": f"Bearer {token}"}).json()
+            if any(e["action"] == "deadline_breached" for e in events):
+                break
+            time.sleep(0.05)
+    assert [e["after"]["clock"] for e in events if e["action"] == "deadline_breached"] == ["acknowledgement"]
