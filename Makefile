@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install demo test bench evaluate repro
+.PHONY: install demo test bench bench-cases evaluate repro
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -22,6 +22,10 @@ evaluate: install
 
 bench: install
 	$(VENV)/bin/earlywarn bench scoring
+
+bench-cases: install
+	$(VENV)/bin/earlywarn bench cases --workers 2
+	$(VENV)/bin/earlywarn bench security
 
 # DVC stages (dvc.yaml) call `earlywarn`, so the virtual environment goes first on PATH.
 repro: install
