@@ -1,0 +1,133 @@
+"""`DeepScorer`: the fine-tuned MiniLM served through ONNX Runtime, behind the `Scorer` interface.
+
+An artefact folder holds `model.onnx` (int8 by default), the tokenizer files, an optional
+calibrator (`calibrator.joblib`, isotonic on out-of-fold scores) and `meta.json`. Texts are sorted
+by length and batched in buckets, so a batch pads to its own longest text rather than to the
+longest in the request. Cues still come from the cue extractor: they explain the score.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import joblib
+import numpy as np
+
+from pipeline.errors import ModelNotTrainedError
+from pipeline.schema import Message, MessageScore, Severity
+from pipeline.scoring.deep_model import MAX_TOKENS, load_tokenizer
+from pipeline.scoring.fast_model import FastPrediction, decide_severity, dissatisfaction
+from pipeline.signals import CueExtractor
+
+ONNX_FILE = "model.onnx"
+CALIBRATOR_FILE = "calibrator.joblib"
+META_FILE = "meta.json"
+SEVERITY_NAMES = [s.name for s in Severity]
+
+
+@dataclass(frozen=True)
+class DeepMeta:
+    version: str
+    trained_at: str
+    threshold: float
+    quantized: bool
+    max_tokens: int = MAX_TOKENS
+    training_rows: int = 0
+    data_fingerprint: str = ""
+    params: dict[str, object] = field(default_factory=dict)
+
+
+def compose_severity(p_complaint: np.ndarray, p_severity: np.ndarray) -> np.ndarray:
+    """The head's 5-way distribution made consistent with the (calibrated) complaint probability:
+    P(none) = 1 − P(complaint), and the four complaint levels share P(complaint) as the head ranks them."""
+    within = p_severity[:, 1:] / np.clip(p_severity[:, 1:].sum(axis=1, keepdims=True), 1e-9, None)
+    return np.column_stack([1.0 - p_complaint, p_complaint[:, None] * within])
+
+
+class DeepScorer:
+    name = "deep"
+
+    def __init__(self, directory: Path, meta: DeepMeta, calibrator: object | None = None,
+                 extractor: CueExtractor | None = None, threshold: float | None = None,
+                 batch_size: int = 64, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(directory / ONNX_FILE), options, providers=["CPUExecutionProvider"])
+        self.tokenizer = load_tokenizer(directory)
+        self.meta, self.calibrator = meta, calibrator
+        self.extractor = extractor or CueExtractor()
+        self.threshold = meta.threshold if threshold is None else threshold
+        self.batch_size = batch_size
+
+    @property
+    def version(self) -> str:
+        return self.meta.version
+
+    @staticmethod
+    def save(directory: Path, onnx_path: Path, meta: DeepMeta, calibrator: object | None = None) -> Path:
+        """Lay out an artefact: the ONNX graph, the tokenizer it was trained with, calibrator and meta."""
+        directory.mkdir(parents=True, exist_ok=True)
+        if onnx_path.resolve() != (directory / ONNX_FILE).resolve():
+            (directory / ONNX_FILE).write_bytes(onnx_path.read_bytes())
+        load_tokenizer().save_pretrained(str(directory))
+        if calibrator is not None:
+            joblib.dump(calibrator, directory / CALIBRATOR_FILE)
+        (directory / META_FILE).write_text(json.dumps(asdict(meta), indent=2) + "\n")
+        return directory
+
+    @classmethod
+    def load(cls, directory: Path, threshold: float | None = None, extractor: CueExtractor | None = None,
+             **kwargs: object) -> DeepScorer:
+        if not (directory / ONNX_FILE).is_file() or not (directory / META_FILE).is_file():
+            raise ModelNotTrainedError(cls.name, directory)
+        meta = DeepMeta(**json.loads((directory / META_FILE).read_text()))
+        calibrator = joblib.load(directory / CALIBRATOR_FILE) if (directory / CALIBRATOR_FILE).is_file() else None
+        return cls(directory, meta, calibrator, extractor, threshold, **kwargs)  # type: ignore[arg-type]
+
+    def predict(self, texts: Sequence[str]) -> FastPrediction:
+        """Calibrated P(complaint) and the consistent 5-way severity, in input order."""
+        raw = np.empty(len(texts), dtype=np.float64)
+        severity = np.empty((len(texts), len(SEVERITY_NAMES)), dtype=np.float64)
+        order = np.argsort([len(t) for t in texts], kind="stable")  # length buckets: little padding
+        for start in range(0, len(texts), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                 max_length=self.meta.max_tokens, return_tensors="np")
+            complaint, sev = self.session.run(None, {"input_ids": enc["input_ids"].astype(np.int64),
+                                                     "attention_mask": enc["attention_mask"].astype(np.int64)})
+            raw[idx], severity[idx] = complaint, sev
+        p = np.clip(self.calibrator.predict(raw), 0.0, 1.0) if self.calibrator is not None else raw
+        return FastPrediction(complaint=p, severity=compose_severity(p, severity))
+
+    def score_texts(self, ids: Sequence[str], texts: Sequence[str]) -> list[MessageScore]:
+        if not texts:
+            return []
+        prediction = self.predict(texts)
+        analyses = self.extractor.extract_with_sentiment(texts)
+        flagged = prediction.complaint >= self.threshold
+        severities = decide_severity(prediction, flagged)
+        unhappiness = dissatisfaction(prediction, np.array([a.sentiment.neg for a in analyses]))
+        return [
+            MessageScore(
+                id=ids[i],
+                complaint_probability=float(prediction.complaint[i]),
+                is_complaint=bool(flagged[i]),
+                threshold=self.threshold,
+                severity=Severity(int(severities[i])),
+                severity_probabilities={n: round(float(p), 6) for n, p in zip(SEVERITY_NAMES, prediction.severity[i],
+                                                                               strict=True)},
+                dissatisfaction=float(unhappiness[i]),
+                cues=analyses[i].cues,
+                model_version=self.version,
+            )
+            for i in range(len(texts))
+        ]
+
+    def score(self, batch: Sequence[Message]) -> list[MessageScore]:
+        return self.score_texts([m.id for m in batch], [m.text for m in batch])
