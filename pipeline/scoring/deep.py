@@ -61,13 +61,20 @@ class DeepScorer:
         self.session = ort.InferenceSession(str(directory / ONNX_FILE), options, providers=["CPUExecutionProvider"])
         self.tokenizer = load_tokenizer(directory)
         self.meta, self.calibrator = meta, calibrator
-        self.extractor = extractor or CueExtractor()
+        self._extractor = extractor
         self.threshold = meta.threshold if threshold is None else threshold
         self.batch_size = batch_size
 
     @property
     def version(self) -> str:
         return self.meta.version
+
+    @property
+    def extractor(self) -> CueExtractor:
+        """Built on first use: cross-validation only needs the network's scores."""
+        if self._extractor is None:
+            self._extractor = CueExtractor()
+        return self._extractor
 
     @staticmethod
     def save(directory: Path, onnx_path: Path, meta: DeepMeta, calibrator: object | None = None) -> Path:
@@ -92,6 +99,12 @@ class DeepScorer:
 
     def predict(self, texts: Sequence[str]) -> FastPrediction:
         """Calibrated P(complaint) and the consistent 5-way severity, in input order."""
+        raw, severity = self.predict_raw(texts)
+        p = np.clip(self.calibrator.predict(raw), 0.0, 1.0) if self.calibrator is not None else raw
+        return FastPrediction(complaint=p, severity=compose_severity(p, severity))
+
+    def predict_raw(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The network's own P(complaint) and severity distribution, before calibration."""
         raw = np.empty(len(texts), dtype=np.float64)
         severity = np.empty((len(texts), len(SEVERITY_NAMES)), dtype=np.float64)
         order = np.argsort([len(t) for t in texts], kind="stable")  # length buckets: little padding
@@ -102,8 +115,7 @@ class DeepScorer:
             complaint, sev = self.session.run(None, {"input_ids": enc["input_ids"].astype(np.int64),
                                                      "attention_mask": enc["attention_mask"].astype(np.int64)})
             raw[idx], severity[idx] = complaint, sev
-        p = np.clip(self.calibrator.predict(raw), 0.0, 1.0) if self.calibrator is not None else raw
-        return FastPrediction(complaint=p, severity=compose_severity(p, severity))
+        return raw, severity
 
     def score_texts(self, ids: Sequence[str], texts: Sequence[str]) -> list[MessageScore]:
         if not texts:

@@ -90,6 +90,15 @@ def cross_validate_fast(
         per_fold.append(fold_metrics(labels, severity, oof, mask))
         if on_fold:
             on_fold(k)
+    return summarise(frame, oof, per_fold, folds, seed), oof
+
+
+def summarise(frame: pd.DataFrame, oof: OutOfFold, per_fold: list[dict[str, float]], folds: int,
+              seed: int) -> dict[str, object]:
+    """The protocol's JSON: fold means and standard deviations, pooled figures, per-domain macro-F1."""
+    labels = frame["label"].to_numpy()
+    severity = frame["severity"].to_numpy()
+    n = len(frame)
     summary: dict[str, object] = {"folds": folds, "n": n, "seed": seed}
     for name in per_fold[0]:
         values = np.array([m[name] for m in per_fold])
@@ -102,4 +111,5 @@ def cross_validate_fast(
     summary["ece_fold_mean"], summary["ece_fold_std"] = summary.pop("ece"), summary.pop("ece_std")
     summary["ece"] = summary["pooled"]["ece"]
     summary["per_domain"] = per_domain(frame, oof)
-    return summary, oof
+    return summary
+
