@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -61,11 +65,6 @@ def models_dir(fast_scorer, tmp_path_factory: pytest.TempPathFactory) -> Path:
 # --- real databases -------------------------------------------------------------------------------
 # The case tracker's suites run on SQLite and on the real PostgreSQL server. If PostgreSQL cannot be
 # reached the PostgreSQL half is skipped, and the run ends with a banner saying so.
-
-import os  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from datetime import UTC, datetime, timedelta  # noqa: E402
 
 PG_SERVER = os.environ.get("EARLYWARN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _unreachable: dict[str, str] = {}

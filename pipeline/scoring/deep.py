@@ -17,15 +17,14 @@ import joblib
 import numpy as np
 
 from pipeline.errors import ModelNotTrainedError
-from pipeline.schema import Message, MessageScore, Severity
+from pipeline.schema import Message, MessageScore
 from pipeline.scoring.deep_model import MAX_TOKENS, load_tokenizer
-from pipeline.scoring.fast_model import FastPrediction, decide_severity, dissatisfaction
+from pipeline.scoring.fast_model import SEVERITY_NAMES, FastPrediction, message_scores
 from pipeline.signals import CueExtractor
 
 ONNX_FILE = "model.onnx"
 CALIBRATOR_FILE = "calibrator.joblib"
 META_FILE = "meta.json"
-SEVERITY_NAMES = [s.name for s in Severity]
 
 
 @dataclass(frozen=True)
@@ -122,24 +121,7 @@ class DeepScorer:
             return []
         prediction = self.predict(texts)
         analyses = self.extractor.extract_with_sentiment(texts)
-        flagged = prediction.complaint >= self.threshold
-        severities = decide_severity(prediction, flagged)
-        unhappiness = dissatisfaction(prediction, np.array([a.sentiment.neg for a in analyses]))
-        return [
-            MessageScore(
-                id=ids[i],
-                complaint_probability=float(prediction.complaint[i]),
-                is_complaint=bool(flagged[i]),
-                threshold=self.threshold,
-                severity=Severity(int(severities[i])),
-                severity_probabilities={n: round(float(p), 6) for n, p in zip(SEVERITY_NAMES, prediction.severity[i],
-                                                                               strict=True)},
-                dissatisfaction=float(unhappiness[i]),
-                cues=analyses[i].cues,
-                model_version=self.version,
-            )
-            for i in range(len(texts))
-        ]
+        return message_scores(ids, prediction, analyses, self.threshold, self.version)
 
     def score(self, batch: Sequence[Message]) -> list[MessageScore]:
         return self.score_texts([m.id for m in batch], [m.text for m in batch])

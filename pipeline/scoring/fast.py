@@ -18,13 +18,12 @@ import joblib
 import numpy as np
 
 from pipeline.errors import ModelNotTrainedError
-from pipeline.schema import Message, MessageScore, Severity
-from pipeline.scoring.fast_model import FastComplaintModel, decide_severity, dissatisfaction, feature_frame
+from pipeline.schema import Message, MessageScore
+from pipeline.scoring.fast_model import FastComplaintModel, feature_frame, message_scores
 from pipeline.signals import CueExtractor, cue_feature_names, cue_features
 
 MODEL_FILE = "model.joblib"
 META_FILE = "meta.json"
-SEVERITY_NAMES = [s.name for s in Severity]
 
 
 @dataclass(frozen=True)
@@ -119,26 +118,7 @@ class FastScorer:
         analyses = self.extractor.extract_with_sentiment(texts)
         vectors = [cue_features(a.cues, t, a.sentiment) for t, a in zip(texts, analyses, strict=True)]
         prediction = self.model.predict_all(feature_frame(texts, np.asarray(vectors), self.meta.feature_names))
-        flagged = prediction.complaint >= self.threshold
-        severities = decide_severity(prediction, flagged)
-        negativity = np.array([a.sentiment.neg for a in analyses])
-        unhappiness = dissatisfaction(prediction, negativity)
-        return [
-            MessageScore(
-                id=ids[i],
-                complaint_probability=float(prediction.complaint[i]),
-                is_complaint=bool(flagged[i]),
-                threshold=self.threshold,
-                severity=Severity(int(severities[i])),
-                severity_probabilities={
-                    name: round(float(p), 6) for name, p in zip(SEVERITY_NAMES, prediction.severity[i], strict=True)
-                },
-                dissatisfaction=float(unhappiness[i]),
-                cues=analyses[i].cues,
-                model_version=self.version,
-            )
-            for i in range(len(texts))
-        ]
+        return message_scores(ids, prediction, analyses, self.threshold, self.version)
 
     def score(self, batch: Sequence[Message]) -> list[MessageScore]:
         if not batch:

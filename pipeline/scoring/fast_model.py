@@ -25,9 +25,10 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from pipeline.schema import Severity
+from pipeline.schema import MessageScore, Severity
 from pipeline.scoring.calibration import best_macro_f1_threshold, fit_isotonic
 from pipeline.scoring.hashing import CharNgramHasher, WordNgramHasher
+from pipeline.signals import CueAnalysis
 
 TEXT_COLUMN = "text"
 COMPLAINT_SEVERITIES = [s for s in Severity if s is not Severity.none]
@@ -160,3 +161,35 @@ def dissatisfaction(prediction: FastPrediction, negativity: NDArray[np.float64])
     expected_rank = (given * np.arange(len(COMPLAINT_SEVERITIES))).sum(axis=1) / (len(COMPLAINT_SEVERITIES) - 1)
     value = p * (0.5 + 0.5 * expected_rank) + (1.0 - p) * 0.5 * np.clip(negativity, 0.0, 1.0)
     return np.clip(value, 0.0, 1.0)
+
+
+SEVERITY_NAMES = [s.name for s in Severity]
+
+
+def message_scores(
+    ids: Sequence[str],
+    prediction: FastPrediction,
+    analyses: Sequence[CueAnalysis],
+    threshold: float,
+    version: str,
+) -> list[MessageScore]:
+    """Every scorer's last step: decide at the threshold, keep severity consistent, attach the cues."""
+    flagged = prediction.complaint >= threshold
+    severities = decide_severity(prediction, flagged)
+    unhappiness = dissatisfaction(prediction, np.array([a.sentiment.neg for a in analyses]))
+    return [
+        MessageScore(
+            id=ids[i],
+            complaint_probability=float(prediction.complaint[i]),
+            is_complaint=bool(flagged[i]),
+            threshold=threshold,
+            severity=Severity(int(severities[i])),
+            severity_probabilities={
+                name: round(float(p), 6) for name, p in zip(SEVERITY_NAMES, prediction.severity[i], strict=True)
+            },
+            dissatisfaction=float(unhappiness[i]),
+            cues=analyses[i].cues,
+            model_version=version,
+        )
+        for i in range(len(ids))
+    ]
