@@ -53,49 +53,116 @@ def _scorer_name(value: str) -> Any:
         raise UnknownModelError(value, [n.value for n in ScorerName]) from None
 
 
-ModelOption = Annotated[str, typer.Option("--model", "-m", help="which scorer: fast")]
+ModelOption = Annotated[str, typer.Option("--model", "-m", help="which scorer: fast, deep or cascade")]
+TweetsOption = Annotated[Path | None, typer.Option(
+    help="prepared complaint tweets (`earlywarn prepare`); default: read and join them from the data directory")]
+TrackOption = Annotated[bool, typer.Option(help="log the run to MLflow")]
+
+
+def _complaint_tweets(prepared: Path | None) -> Any:
+    from pipeline.datasets.complaint_tweets import load_complaint_tweets, read_prepared
+
+    return read_prepared(prepared) if prepared else load_complaint_tweets(get_settings().data_dir)
 
 
 @app.command()
-def train(model: ModelOption = "fast", track: Annotated[bool, typer.Option(help="log the run to MLflow")] = True) -> None:
-    """Train a model on the complaint tweets in the data directory and save it under the models directory."""
-    from pipeline.datasets.complaint_tweets import load_complaint_tweets
-    from pipeline.training.fast import train_fast
+def prepare(
+    output: Annotated[Path, typer.Option(help="where the joined tweets go (Parquet)")] = Path(
+        "data/prepared/complaint_tweets.parquet"),
+) -> None:
+    """Join the complaint tweets with their X-CI severity labels once, for the DVC stages that follow."""
+    from pipeline.datasets.complaint_tweets import write_prepared
 
-    _scorer_name(model)
+    print_json(write_prepared(_complaint_tweets(None), output))
+
+
+@app.command()
+def train(
+    model: ModelOption = "fast",
+    tweets: TweetsOption = None,
+    track: TrackOption = True,
+    export: Annotated[bool, typer.Option(help="deep: also build the served int8 ONNX artefact")] = True,
+) -> None:
+    """Train a model on the complaint tweets and save it under the models directory."""
+    from pipeline.scoring.registry import ScorerName
+
+    name = _scorer_name(model)
     settings = get_settings()
-    tweets = load_complaint_tweets(settings.data_dir)
+    frame = _complaint_tweets(tweets)
+    if name is ScorerName.cascade:
+        raise typer.BadParameter("the cascade is not trained: its band is chosen on the fast and deep models' "
+                                 "out-of-fold scores with `earlywarn export --model cascade`", param_hint="--model")
     with progress() as bar:
-        task = bar.add_task("extracting cues", total=len(tweets))
-        summary = train_fast(settings, tweets, advance=lambda n: bar.advance(task, n), track=track)
+        if name is ScorerName.deep:
+            from pipeline.training.deep import DeepConfig
+            from pipeline.training.deep_runs import train_deep
+
+            config = DeepConfig(seed=settings.seed)
+            task = bar.add_task("fine-tuning (tweets seen)", total=len(frame) * config.epochs)
+            summary = train_deep(settings, frame, config, advance=lambda n: bar.advance(task, n), track=track,
+                                 export=export)
+        else:
+            from pipeline.training.fast import train_fast
+
+            task = bar.add_task("extracting cues", total=len(frame))
+            summary = train_fast(settings, frame, advance=lambda n: bar.advance(task, n), track=track)
+    if summary.get("calibrated") is False:
+        err.print("[yellow]The deep model is served uncalibrated at threshold 0.5: run `earlywarn evaluate --model "
+                  "deep`, then `earlywarn export --model deep`.[/yellow]")
     print_json(summary)
+
+
+@app.command()
+def export(model: ModelOption = "deep", tweets: TweetsOption = None, track: TrackOption = True) -> None:
+    """Build what serving loads from what training left: deep → int8 ONNX, calibrated on its out-of-fold
+    scores; cascade → the uncertain band, chosen on the fast and deep out-of-fold scores."""
+    from pipeline.scoring.registry import ScorerName
+    from pipeline.training.deep_runs import export_cascade, export_deep
+
+    name = _scorer_name(model)
+    settings = get_settings()
+    if name is ScorerName.fast:
+        raise typer.BadParameter("the fast model needs no export: `earlywarn train --model fast` saves what "
+                                 "serving loads", param_hint="--model")
+    frame = _complaint_tweets(tweets)
+    print_json(export_deep(settings, frame, track) if name is ScorerName.deep else export_cascade(settings, frame))
 
 
 @app.command()
 def evaluate(
     model: ModelOption = "fast",
     folds: Annotated[int, typer.Option(min=2, help="cross-validation folds")] = 10,
+    tweets: TweetsOption = None,
     output: Annotated[Path | None, typer.Option(help="also write the JSON here")] = None,
-    track: Annotated[bool, typer.Option(help="log the run to MLflow")] = True,
+    track: TrackOption = True,
 ) -> None:
     """Stratified k-fold cross-validation on the complaint tweets; prints JSON metrics."""
-    from pipeline.datasets.complaint_tweets import load_complaint_tweets
-    from pipeline.training.fast import evaluate_fast
+    from pipeline.scoring.registry import ScorerName
 
-    _scorer_name(model)
+    name = _scorer_name(model)
     settings = get_settings()
-    tweets = load_complaint_tweets(settings.data_dir)
+    frame = _complaint_tweets(tweets)
     with progress() as bar:
-        cues = bar.add_task("extracting cues", total=len(tweets))
         fold_task = bar.add_task(f"{folds}-fold cross-validation", total=folds)
-        result = evaluate_fast(
-            settings,
-            tweets,
-            folds=folds,
-            advance_cues=lambda n: bar.advance(cues, n),
-            on_fold=lambda _: bar.advance(fold_task),
-            track=track,
-        )
+        on_fold = lambda _: bar.advance(fold_task)  # noqa: E731
+        if name is ScorerName.deep:
+            from pipeline.training.deep import DeepConfig
+            from pipeline.training.deep_runs import evaluate_deep
+
+            config = DeepConfig(seed=settings.seed)
+            tuning = bar.add_task("fine-tuning (tweets seen)", total=len(frame) * (folds - 1) * config.epochs)
+            result = evaluate_deep(settings, frame, folds=folds, config=config, on_fold=on_fold, track=track,
+                                   advance=lambda n: bar.advance(tuning, n))
+        elif name is ScorerName.cascade:
+            from pipeline.training.deep_runs import evaluate_cascade
+
+            result = evaluate_cascade(settings, frame, track=track)
+        else:
+            from pipeline.training.fast import evaluate_fast
+
+            cues = bar.add_task("extracting cues", total=len(frame))
+            result = evaluate_fast(settings, frame, folds=folds, advance_cues=lambda n: bar.advance(cues, n),
+                                   on_fold=on_fold, track=track)
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(result, indent=2) + "\n")

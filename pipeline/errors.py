@@ -17,19 +17,19 @@ class EarlywarnError(Exception):
 class DataNotFoundError(EarlywarnError):
     code = "E001"
 
-    def __init__(self, path: Path, dataset: str) -> None:
-        super().__init__(
-            f"{dataset} not found at {path}. Set EARLYWARN_DATA_DIR to the folder holding the public "
-            f"releases, or download them with `python scripts/fetch_data.py --dest DIR`."
-        )
+    def __init__(self, path: Path, dataset: str, hint: str | None = None) -> None:
+        how = hint or ("set EARLYWARN_DATA_DIR to the folder holding the public releases, or download them "
+                       "with `python scripts/fetch_data.py --dest DIR`")
+        super().__init__(f"{dataset} not found at {path}. {how[0].upper()}{how[1:]}.")
 
 
 class ModelNotTrainedError(EarlywarnError):
     code = "E002"
 
-    def __init__(self, name: str, path: Path) -> None:
+    def __init__(self, name: str, path: Path, hint: str | None = None) -> None:
+        how = hint or f"train it with `earlywarn train --model {name}`"
         super().__init__(
-            f"no trained '{name}' model at {path}. Train it with `earlywarn train --model {name}`, "
+            f"no trained '{name}' model at {path}. {how[0].upper()}{how[1:]}, "
             f"or point EARLYWARN_MODELS_DIR at the folder that holds it."
         )
 

@@ -62,6 +62,33 @@ def models_dir(fast_scorer, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def tiny_deep(training_sample: pd.DataFrame):
+    """The real MiniLM fine-tuned for four steps on 96 real tweets, and those tweets: the mechanics, not accuracy."""
+    from pipeline.training.deep import DeepConfig, finetune
+
+    rows = training_sample.sample(96, random_state=3)
+    model = finetune(rows["text"].tolist(), rows["label"].tolist(), rows["severity"].tolist(),
+                     DeepConfig(epochs=1, batch_size=16), max_steps=4)
+    return model, rows["text"].tolist()
+
+
+@pytest.fixture(scope="session")
+def deep_artefacts(tiny_deep, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`tiny_deep` exported as served: `int8/` and `fp32/` artefact folders (version deep-test)."""
+    from pipeline.scoring.deep import DeepMeta, DeepScorer
+    from pipeline.scoring.onnx_export import export_onnx, quantize_int8
+
+    model, _ = tiny_deep
+    folder = tmp_path_factory.mktemp("deep")
+    fp32 = export_onnx(model, folder / "fp32" / "model.onnx")
+    int8 = quantize_int8(fp32, folder / "int8.onnx")
+    meta = DeepMeta(version="deep-test", trained_at=datetime.now(UTC).isoformat(), threshold=0.5, quantized=True)
+    DeepScorer.save(folder / "int8", int8, meta)
+    DeepScorer.save(folder / "fp32", fp32, DeepMeta(**{**meta.__dict__, "quantized": False}))
+    return folder
+
+
 # --- real databases -------------------------------------------------------------------------------
 # The case tracker's suites run on SQLite and on the real PostgreSQL server. If PostgreSQL cannot be
 # reached the PostgreSQL half is skipped, and the run ends with a banner saying so.

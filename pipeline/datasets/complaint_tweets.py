@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.errors import DataNotFoundError
+
 from ._io import require
 
 COMPLAINTS_FILE = "complaint-tweets/complaints-data.csv"
@@ -57,3 +59,33 @@ def load_complaint_tweets(data_dir: Path | None = None) -> pd.DataFrame:
             "explain": joined["explain"].fillna(""),
         }
     )
+
+
+PREPARED_COLUMNS = ["tweet_id", "text", "label", "domain", "severity", "sentiment", "emotion", "explain"]
+
+
+def write_prepared(tweets: pd.DataFrame, path: Path) -> dict[str, object]:
+    """The joined tweets as one Parquet file (DVC's `prepare` stage); returns what it holds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tweets[PREPARED_COLUMNS].to_parquet(path, index=False)
+    rated = tweets["severity"] >= 0
+    return {
+        "path": str(path),
+        "rows": len(tweets),
+        "complaints": int(tweets["label"].sum()),
+        "severity_rated": int(rated.sum()),
+        "severity_counts": {str(k): int(v) for k, v in tweets.loc[rated, "severity"].value_counts().sort_index().items()},
+        "domains": int(tweets["domain"].nunique()),
+    }
+
+
+def read_prepared(path: Path) -> pd.DataFrame:
+    """What `write_prepared` wrote, checked: a file from another version names the missing columns."""
+    if not path.is_file():
+        raise DataNotFoundError(path, "prepared complaint tweets", "run `earlywarn prepare` first")
+    frame = pd.read_parquet(path)
+    missing = [c for c in PREPARED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataNotFoundError(path, "prepared complaint tweets",
+                                f"it lacks the columns {', '.join(missing)}: rerun `earlywarn prepare`")
+    return frame

@@ -1,7 +1,9 @@
 """`DeepScorer`: the fine-tuned MiniLM served through ONNX Runtime, behind the `Scorer` interface.
 
 An artefact folder holds `model.onnx` (int8 by default), the tokenizer files, an optional
-calibrator (`calibrator.joblib`, isotonic on out-of-fold scores) and `meta.json`. Texts are sorted
+calibrator (`calibrator.joblib`, isotonic on out-of-fold scores) and `meta.json`, which also carries
+the stack with the fast model and the severity offsets when export fitted them
+(`pipeline.scoring.stacking`). Texts are sorted
 by length and batched in buckets, so a batch pads to its own longest text rather than to the
 longest in the request. Cues still come from the cue extractor: they explain the score.
 """
@@ -19,8 +21,10 @@ import numpy as np
 from pipeline.errors import ModelNotTrainedError
 from pipeline.schema import Message, MessageScore
 from pipeline.scoring.deep_model import MAX_TOKENS, load_tokenizer
+from pipeline.scoring.fast import FastScorer
 from pipeline.scoring.fast_model import SEVERITY_NAMES, FastPrediction, message_scores
-from pipeline.signals import CueExtractor
+from pipeline.scoring.stacking import DecisionMaps, SeverityOffsets, Stack
+from pipeline.signals import CueAnalysis, CueExtractor
 
 ONNX_FILE = "model.onnx"
 CALIBRATOR_FILE = "calibrator.joblib"
@@ -37,6 +41,13 @@ class DeepMeta:
     training_rows: int = 0
     data_fingerprint: str = ""
     params: dict[str, object] = field(default_factory=dict)
+    stack: dict[str, float] | None = None  # Stack's fields when served stacked with the fast model
+    fast_version: str | None = None  # the fast model the stack was fitted with
+    severity_offsets: list[float] | None = None
+
+    def maps(self, calibrator: object | None, threshold: float) -> DecisionMaps:
+        return DecisionMaps(calibrator, threshold, Stack(**self.stack) if self.stack else None,
+                            SeverityOffsets(tuple(self.severity_offsets)) if self.severity_offsets else SeverityOffsets())
 
 
 def compose_severity(p_complaint: np.ndarray, p_severity: np.ndarray) -> np.ndarray:
@@ -51,16 +62,22 @@ class DeepScorer:
 
     def __init__(self, directory: Path, meta: DeepMeta, calibrator: object | None = None,
                  extractor: CueExtractor | None = None, threshold: float | None = None,
-                 batch_size: int = 64, threads: int | None = None) -> None:
+                 batch_size: int = 64, threads: int | None = None, fast: FastScorer | None = None) -> None:
         import onnxruntime as ort
 
+        if meta.stack and (fast is None or fast.version != meta.fast_version):
+            found = "none was given" if fast is None else f"{fast.version} was given"
+            raise ModelNotTrainedError("deep", directory, hint=f"it is stacked with the fast model "
+                                       f"{meta.fast_version} and {found}: load it with that model, or rerun "
+                                       "`earlywarn export --model deep` after retraining the fast model")
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(directory / ONNX_FILE), options, providers=["CPUExecutionProvider"])
         self.tokenizer = load_tokenizer(directory)
-        self.meta, self.calibrator = meta, calibrator
-        self._extractor = extractor
+        self.meta, self.calibrator, self.fast = meta, calibrator, fast
+        self.maps = meta.maps(calibrator, meta.threshold)
+        self._extractor = extractor or (fast.extractor if fast else None)
         self.threshold = meta.threshold if threshold is None else threshold
         self.batch_size = batch_size
 
@@ -89,18 +106,28 @@ class DeepScorer:
 
     @classmethod
     def load(cls, directory: Path, threshold: float | None = None, extractor: CueExtractor | None = None,
-             **kwargs: object) -> DeepScorer:
+             fast: FastScorer | None = None, **kwargs: object) -> DeepScorer:
         if not (directory / ONNX_FILE).is_file() or not (directory / META_FILE).is_file():
             raise ModelNotTrainedError(cls.name, directory)
         meta = DeepMeta(**json.loads((directory / META_FILE).read_text()))
         calibrator = joblib.load(directory / CALIBRATOR_FILE) if (directory / CALIBRATOR_FILE).is_file() else None
-        return cls(directory, meta, calibrator, extractor, threshold, **kwargs)  # type: ignore[arg-type]
+        return cls(directory, meta, calibrator, extractor, threshold, fast=fast, **kwargs)  # type: ignore[arg-type]
 
-    def predict(self, texts: Sequence[str]) -> FastPrediction:
-        """Calibrated P(complaint) and the consistent 5-way severity, in input order."""
+    def predict(self, texts: Sequence[str], fast: np.ndarray | None = None,
+                analyses: Sequence[CueAnalysis] | None = None) -> FastPrediction:
+        """Calibrated P(complaint) and the consistent 5-way severity, in input order. A stacked model also
+        needs the fast model's P(complaint): pass it as `fast` (the cascade has it), or it is computed here."""
         raw, severity = self.predict_raw(texts)
-        p = np.clip(self.calibrator.predict(raw), 0.0, 1.0) if self.calibrator is not None else raw
+        if self.maps.stack is not None and fast is None:
+            assert self.fast is not None  # checked in __init__
+            analyses = analyses if analyses is not None else self.extractor.extract_with_sentiment(texts)
+            fast = self.fast.predict_analysed(texts, analyses).complaint
+        p = self.maps.probability(raw, fast)
         return FastPrediction(complaint=p, severity=compose_severity(p, severity))
+
+    def levels(self, prediction: FastPrediction, flagged: np.ndarray) -> np.ndarray:
+        """Severity decisions: none unless flagged, else the level after the offsets tuned for macro-F1."""
+        return self.maps.offsets.decide(prediction.severity, flagged)
 
     def predict_raw(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The network's own P(complaint) and severity distribution, before calibration."""
@@ -119,9 +146,10 @@ class DeepScorer:
     def score_texts(self, ids: Sequence[str], texts: Sequence[str]) -> list[MessageScore]:
         if not texts:
             return []
-        prediction = self.predict(texts)
         analyses = self.extractor.extract_with_sentiment(texts)
-        return message_scores(ids, prediction, analyses, self.threshold, self.version)
+        prediction = self.predict(texts, analyses=analyses)
+        levels = self.levels(prediction, prediction.complaint >= self.threshold)
+        return message_scores(ids, prediction, analyses, self.threshold, self.version, levels)
 
     def score(self, batch: Sequence[Message]) -> list[MessageScore]:
         return self.score_texts([m.id for m in batch], [m.text for m in batch])

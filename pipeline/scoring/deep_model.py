@@ -40,7 +40,9 @@ class ComplaintEncoder(nn.Module):
         super().__init__()
         offline_model_environment()
         from transformers import AutoModel
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # a per-load weights bar would interleave with ours
         self.encoder = AutoModel.from_pretrained(str(encoder_dir or pretrained_dir()), local_files_only=True)
         width = self.encoder.config.hidden_size
         self.dropout = nn.Dropout(dropout)

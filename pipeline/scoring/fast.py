@@ -19,8 +19,8 @@ import numpy as np
 
 from pipeline.errors import ModelNotTrainedError
 from pipeline.schema import Message, MessageScore
-from pipeline.scoring.fast_model import FastComplaintModel, feature_frame, message_scores
-from pipeline.signals import CueExtractor, cue_feature_names, cue_features
+from pipeline.scoring.fast_model import FastComplaintModel, FastPrediction, feature_frame, message_scores
+from pipeline.signals import CueAnalysis, CueExtractor, cue_feature_names, cue_features
 
 MODEL_FILE = "model.joblib"
 META_FILE = "meta.json"
@@ -114,11 +114,14 @@ class FastScorer:
         meta = ArtefactMeta(**json.loads((directory / META_FILE).read_text()))
         return cls(joblib.load(directory / MODEL_FILE), meta, extractor, threshold)
 
+    def predict_analysed(self, texts: Sequence[str], analyses: Sequence[CueAnalysis]) -> FastPrediction:
+        """The model's prediction from cues already extracted (the cascade reuses them for the deep rows)."""
+        vectors = [cue_features(a.cues, t, a.sentiment) for t, a in zip(texts, analyses, strict=True)]
+        return self.model.predict_all(feature_frame(texts, np.asarray(vectors), self.meta.feature_names))
+
     def score_texts(self, ids: Sequence[str], texts: Sequence[str]) -> list[MessageScore]:
         analyses = self.extractor.extract_with_sentiment(texts)
-        vectors = [cue_features(a.cues, t, a.sentiment) for t, a in zip(texts, analyses, strict=True)]
-        prediction = self.model.predict_all(feature_frame(texts, np.asarray(vectors), self.meta.feature_names))
-        return message_scores(ids, prediction, analyses, self.threshold, self.version)
+        return message_scores(ids, self.predict_analysed(texts, analyses), analyses, self.threshold, self.version)
 
     def score(self, batch: Sequence[Message]) -> list[MessageScore]:
         if not batch:

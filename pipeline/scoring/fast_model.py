@@ -170,26 +170,31 @@ def message_scores(
     ids: Sequence[str],
     prediction: FastPrediction,
     analyses: Sequence[CueAnalysis],
-    threshold: float,
-    version: str,
+    threshold: float | NDArray[np.float64],
+    version: str | Sequence[str],
+    levels: NDArray[np.int_] | None = None,
 ) -> list[MessageScore]:
-    """Every scorer's last step: decide at the threshold, keep severity consistent, attach the cues."""
-    flagged = prediction.complaint >= threshold
-    severities = decide_severity(prediction, flagged)
+    """Every scorer's last step: decide at the threshold, keep severity consistent, attach the cues.
+    A cascade passes one threshold and one model version per message: whichever model decided it.
+    `levels` are severity decisions made already (none exactly where not flagged); default: the likeliest."""
+    thresholds = np.broadcast_to(np.asarray(threshold, dtype=float), (len(ids),))
+    versions = [version] * len(ids) if isinstance(version, str) else list(version)
+    flagged = prediction.complaint >= thresholds
+    severities = decide_severity(prediction, flagged) if levels is None else levels
     unhappiness = dissatisfaction(prediction, np.array([a.sentiment.neg for a in analyses]))
     return [
         MessageScore(
             id=ids[i],
             complaint_probability=float(prediction.complaint[i]),
             is_complaint=bool(flagged[i]),
-            threshold=threshold,
+            threshold=float(thresholds[i]),
             severity=Severity(int(severities[i])),
             severity_probabilities={
                 name: round(float(p), 6) for name, p in zip(SEVERITY_NAMES, prediction.severity[i], strict=True)
             },
             dissatisfaction=float(unhappiness[i]),
             cues=analyses[i].cues,
-            model_version=version,
+            model_version=versions[i],
         )
         for i in range(len(ids))
     ]

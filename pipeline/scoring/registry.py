@@ -12,6 +12,8 @@ from pipeline.scoring.fast import FastScorer
 
 class ScorerName(str, Enum):
     fast = "fast"
+    deep = "deep"
+    cascade = "cascade"
 
 
 def artefact_dir(settings: Settings, name: ScorerName) -> Path:
@@ -21,7 +23,27 @@ def artefact_dir(settings: Settings, name: ScorerName) -> Path:
 def load_scorer(name: ScorerName, settings: Settings) -> Scorer:
     if name is ScorerName.fast:
         return FastScorer.load(artefact_dir(settings, name), threshold=settings.complaint_threshold)
+    if name is ScorerName.deep:
+        return _load_deep(settings)
+    if name is ScorerName.cascade:
+        from pipeline.scoring.cascade import CascadeScorer
+
+        deep = _load_deep(settings)
+        fast = deep.fast or load_scorer(ScorerName.fast, settings)
+        return CascadeScorer.load(artefact_dir(settings, name), fast, deep)  # type: ignore[arg-type]
     raise AssertionError(f"unhandled scorer {name}")  # pragma: no cover - the enum is exhaustive
+
+
+def _load_deep(settings: Settings):  # -> DeepScorer; onnxruntime loads only when the deep model is asked for
+    """The deep model, with the fast model it is stacked with when its artefact says so."""
+    import json
+
+    from pipeline.scoring.deep import META_FILE, DeepScorer
+
+    folder = artefact_dir(settings, ScorerName.deep)
+    stacked = (folder / META_FILE).is_file() and json.loads((folder / META_FILE).read_text()).get("stack")
+    fast = load_scorer(ScorerName.fast, settings) if stacked else None
+    return DeepScorer.load(folder, threshold=settings.complaint_threshold, fast=fast)  # type: ignore[arg-type]
 
 
 def available_scorers(settings: Settings) -> list[ScorerName]:

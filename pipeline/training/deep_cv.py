@@ -6,10 +6,16 @@ protocol. Calibration and the decision threshold are cross-fitted on the raw out
 fold k is calibrated by an isotonic map and a threshold fitted on the other folds only, so the
 reported ECE and F1 never see the labels they are judged on. The raw scores are returned for the
 served model's calibrator and for choosing the cascade's band.
+
+A full run fine-tunes ten models (over an hour on two cores), so each finished fold is kept in a
+checkpoint folder under a key of the data, the folds and the configuration: an interrupted run
+resumes where it stopped, and a changed configuration never reuses a stale fold.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,9 +25,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
-from pipeline.scoring.calibration import best_macro_f1_threshold, fit_isotonic
 from pipeline.scoring.deep import DeepMeta, DeepScorer, compose_severity
-from pipeline.scoring.fast_model import FastPrediction, decide_severity
+from pipeline.scoring.stacking import DecisionMaps
 from pipeline.scoring.onnx_export import export_onnx, quantize_int8
 from pipeline.training.deep import DeepConfig, finetune, predict
 from pipeline.training.evaluation import OutOfFold, fold_metrics, summarise
@@ -35,20 +40,39 @@ class RawOutOfFold:
     severity: np.ndarray  # (n, 5), the severity head's own distribution
     fold: np.ndarray
 
+    def save(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, complaint=self.complaint, severity=self.severity, fold=self.fold)
+        return path
 
-def cross_fit(raw: RawOutOfFold, labels: np.ndarray) -> OutOfFold:
-    """Calibrate and decide each fold with a map and threshold learnt on the other folds."""
+    @classmethod
+    def load(cls, path: Path) -> RawOutOfFold:
+        with np.load(path) as stored:
+            return cls(stored["complaint"], stored["severity"], stored["fold"])
+
+
+def run_key(frame: pd.DataFrame, folds: int, seed: int, config: DeepConfig, max_steps: int | None) -> str:
+    """What a fold's result depends on; a checkpoint is reused only under the same key."""
+    digest = hashlib.sha256(json.dumps([folds, seed, max_steps, config.as_params()], sort_keys=True).encode())
+    for text, label, severity in zip(frame["text"], frame["label"], frame["severity"], strict=True):
+        digest.update(f"{label}\t{severity}\t{text}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def cross_fit(raw: RawOutOfFold, labels: np.ndarray, severity: np.ndarray | None = None,
+              fast: np.ndarray | None = None) -> OutOfFold:
+    """Decide each fold with `DecisionMaps` fitted on the other folds only: with `fast` (the fast model's
+    out-of-fold P(complaint)) the stack of both models, with `severity` (the labels) the severity offsets."""
     n = len(labels)
     oof = OutOfFold(np.zeros(n), np.zeros(n, dtype=int), np.zeros(n, dtype=int), raw.fold.copy())
     for k in np.unique(raw.fold):
         test, rest = raw.fold == k, raw.fold != k
-        calibrator = fit_isotonic(raw.complaint[rest], labels[rest])
-        threshold = best_macro_f1_threshold(labels[rest], calibrator.predict(raw.complaint[rest]))
-        p = np.clip(calibrator.predict(raw.complaint[test]), 0.0, 1.0)
-        decision = p >= threshold
-        prediction = FastPrediction(complaint=p, severity=compose_severity(p, raw.severity[test]))
-        oof.complaint[test], oof.decision[test] = p, decision
-        oof.severity[test] = decide_severity(prediction, decision)
+        maps = DecisionMaps.fit(raw.complaint[rest], raw.severity[rest], labels[rest],
+                                None if severity is None else severity[rest], None if fast is None else fast[rest])
+        p = maps.probability(raw.complaint[test], None if fast is None else fast[test])
+        flagged = p >= maps.threshold
+        oof.complaint[test], oof.decision[test] = p, flagged
+        oof.severity[test] = maps.offsets.decide(compose_severity(p, raw.severity[test]), flagged)
     return oof
 
 
@@ -60,14 +84,28 @@ def cross_validate_deep(
     advance: Callable[[int], None] | None = None,
     on_fold: Callable[[int], None] | None = None,
     max_steps: int | None = None,
-) -> tuple[dict[str, object], dict[str, RawOutOfFold]]:
-    """The protocol for both variants; returns {"fp32": summary, "int8": summary, ...} and the raw OOF."""
+    checkpoints: Path | None = None,
+) -> dict[str, RawOutOfFold]:
+    """Every tweet's raw score from the fold model that did not see it, in PyTorch fp32 and int8 ONNX.
+    With `checkpoints`, finished folds are stored there and reused by a rerun."""
     texts, labels = frame["text"].tolist(), frame["label"].to_numpy()
     severity = frame["severity"].to_numpy()
     n = len(frame)
     raw = {v: RawOutOfFold(np.zeros(n), np.zeros((n, 5)), np.zeros(n, dtype=int)) for v in ("fp32", "int8")}
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    key = run_key(frame, folds, seed, config, max_steps)
     for k, (train, test) in enumerate(splitter.split(texts, labels)):
+        stored = checkpoints / f"{key}-fold{k}.npz" if checkpoints else None
+        if stored is not None and stored.is_file():
+            with np.load(stored) as fold:
+                for name, variant in raw.items():
+                    variant.complaint[test], variant.severity[test] = fold[f"{name}_complaint"], fold[f"{name}_severity"]
+                    variant.fold[test] = k
+            if advance:
+                advance(len(train) * config.epochs)
+            if on_fold:
+                on_fold(k)
+            continue
         model = finetune([texts[i] for i in train], labels[train], severity[train], config, advance, max_steps)
         test_texts = [texts[i] for i in test]
         p, sev = predict(model, test_texts)
@@ -79,14 +117,29 @@ def cross_validate_deep(
             raw["int8"].complaint[test], raw["int8"].severity[test] = scorer.predict_raw(test_texts)
         for variant in raw.values():
             variant.fold[test] = k
+        if stored is not None:
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(stored, **{f"{name}_{part}": getattr(variant, part)[test]
+                                for name, variant in raw.items() for part in ("complaint", "severity")})
         if on_fold:
             on_fold(k)
+    return raw
+
+
+def summarise_deep(frame: pd.DataFrame, raw: dict[str, RawOutOfFold], seed: int,
+                   fast: np.ndarray | None = None) -> dict[str, object]:
+    """The protocol's JSON for the network alone (fp32, int8) and, given the fast model's out-of-fold
+    P(complaint), for the int8 network stacked with it; all with cross-fitted severity offsets."""
+    labels, severity = frame["label"].to_numpy(), frame["severity"].to_numpy()
+    folds = int(raw["int8"].fold.max()) + 1
+    variants = {name: (variant, None) for name, variant in raw.items()}
+    if fast is not None:
+        variants["int8+fast"] = (raw["int8"], fast)
     result: dict[str, object] = {}
-    for name, variant in raw.items():
-        oof = cross_fit(variant, labels)
+    for name, (variant, companion) in variants.items():
+        oof = cross_fit(variant, labels, severity, companion)
         per_fold = [fold_metrics(labels, severity, oof, oof.fold == k) for k in range(folds)]
         result[name] = summarise(frame, oof, per_fold, folds, seed)
     result["int8_macro_f1_loss_points"] = round(
         100 * (result["fp32"]["complaint_macro_f1"] - result["int8"]["complaint_macro_f1"]), 2)  # type: ignore[index]
-    return result, raw
-
+    return result

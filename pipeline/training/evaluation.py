@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,17 @@ class OutOfFold:
     decision: np.ndarray
     severity: np.ndarray
     fold: np.ndarray
+
+    def save(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, complaint=self.complaint, decision=self.decision, severity=self.severity,
+                            fold=self.fold)
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> OutOfFold:
+        with np.load(path) as stored:
+            return cls(stored["complaint"], stored["decision"], stored["severity"], stored["fold"])
 
 
 def fold_metrics(labels: np.ndarray, severity: np.ndarray, oof: OutOfFold, mask: np.ndarray) -> dict[str, float]:

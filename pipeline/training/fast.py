@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -61,6 +62,10 @@ def train_fast(
     return summary
 
 
+def fast_oof_path(settings: Settings) -> Path:
+    return settings.models_dir / "fast-cv" / "oof.npz"
+
+
 def evaluate_fast(
     settings: Settings,
     tweets: pd.DataFrame | None = None,
@@ -72,7 +77,8 @@ def evaluate_fast(
     tweets = load_complaint_tweets(settings.data_dir) if tweets is None else tweets
     names = cue_feature_names()
     cues = featurize_with_progress(CueExtractor(), tweets["text"].tolist(), advance_cues)
-    summary, _ = cross_validate_fast(tweets, cues, names, folds=folds, seed=settings.seed, on_fold=on_fold)
+    summary, oof = cross_validate_fast(tweets, cues, names, folds=folds, seed=settings.seed, on_fold=on_fold)
+    oof.save(fast_oof_path(settings))  # the cascade's band is chosen on these
     result = {"model": "fast", "protocol": f"stratified {folds}-fold CV on the complaint tweets", **summary}
     if track:
         with tracked_run(settings, "earlywarn-evaluate", f"cv{folds}-fast", {"model": "fast", "folds": folds, "seed": settings.seed}) as mlflow:

@@ -5,8 +5,6 @@ Full training is a DVC stage; these check the mechanics (and that int8 stays clo
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import numpy as np
 import pytest
 import torch
@@ -14,29 +12,18 @@ import torch
 from pipeline.errors import ModelNotTrainedError
 from pipeline.schema import Message, Severity
 from pipeline.scoring import Scorer
-from pipeline.scoring.deep import DeepMeta, DeepScorer, compose_severity
-from pipeline.scoring.onnx_export import export_onnx, quantize_int8
+from pipeline.scoring.deep import DeepScorer, compose_severity
 from pipeline.training.deep import DeepConfig, finetune, predict
 
 
 @pytest.fixture(scope="module")
-def tuned(training_sample):
-    rows = training_sample.sample(96, random_state=3)
-    model = finetune(rows["text"].tolist(), rows["label"].tolist(), rows["severity"].tolist(),
-                     DeepConfig(epochs=1, batch_size=16), max_steps=4)
-    return model, rows["text"].tolist()
+def tuned(tiny_deep):
+    return tiny_deep
 
 
 @pytest.fixture(scope="module")
-def artefact(tuned, tmp_path_factory):
-    model, _ = tuned
-    folder = tmp_path_factory.mktemp("deep")
-    fp32 = export_onnx(model, folder / "fp32" / "model.onnx")
-    int8 = quantize_int8(fp32, folder / "int8.onnx")
-    meta = DeepMeta(version="deep-test", trained_at=datetime.now(UTC).isoformat(), threshold=0.5, quantized=True)
-    DeepScorer.save(folder / "int8", int8, meta)
-    DeepScorer.save(folder / "fp32", fp32, DeepMeta(**{**meta.__dict__, "quantized": False}))
-    return folder
+def artefact(deep_artefacts):
+    return deep_artefacts
 
 
 def test_fine_tuning_moves_the_weights_and_is_repeatable(training_sample, tuned):

@@ -1,0 +1,108 @@
+"""`CascadeScorer`: the fast model scores everything; the deep model rescores only what the fast
+model is unsure of.
+
+The uncertain band is an interval of the fast model's calibrated P(complaint), chosen on
+out-of-fold predictions as the narrowest band whose cascade loses at most half a macro-F1 point
+against the deep model alone (`pipeline.training.cascade`). Cues are extracted once, by the fast
+stage, and explain every message whichever model decided it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from pipeline.errors import ModelNotTrainedError
+from pipeline.schema import Message, MessageScore
+from pipeline.scoring.deep import DeepScorer
+from pipeline.scoring.fast import FastScorer
+from pipeline.scoring.fast_model import FastPrediction, decide_severity, message_scores
+from pipeline.signals import CueAnalysis
+
+META_FILE = "meta.json"
+
+
+@dataclass(frozen=True)
+class Band:
+    """Fast P(complaint) in [low, high) is uncertain and goes to the deep model."""
+
+    low: float
+    high: float
+
+    def contains(self, p: NDArray[np.float64]) -> NDArray[np.bool_]:
+        return (p >= self.low) & (p < self.high)
+
+
+@dataclass(frozen=True)
+class CascadeMeta:
+    version: str
+    band: Band
+    fast_version: str
+    deep_version: str
+    rescored_share: float  # share of the complaint tweets' out-of-fold scores inside the band
+    chosen_on: str
+
+    @classmethod
+    def from_json(cls, text: str) -> CascadeMeta:
+        raw = json.loads(text)
+        return cls(**{**raw, "band": Band(**raw["band"])})
+
+
+class CascadeScorer:
+    name = "cascade"
+
+    def __init__(self, fast: FastScorer, deep: DeepScorer, meta: CascadeMeta) -> None:
+        stale = [f"{m.name} is {m.version}, the band was chosen for {want}"
+                 for m, want in ((fast, meta.fast_version), (deep, meta.deep_version)) if m.version != want]
+        if stale:
+            raise ModelNotTrainedError("cascade", Path("models/cascade"),
+                                       hint=f"its band is stale ({'; '.join(stale)}): rerun "
+                                            "`earlywarn evaluate --model cascade` and `earlywarn export --model cascade`")
+        self.fast, self.deep, self.meta = fast, deep, meta
+
+    @property
+    def version(self) -> str:
+        return self.meta.version
+
+    @staticmethod
+    def save(directory: Path, meta: CascadeMeta) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / META_FILE).write_text(json.dumps(asdict(meta), indent=2) + "\n")
+        return directory
+
+    @classmethod
+    def load(cls, directory: Path, fast: FastScorer, deep: DeepScorer) -> CascadeScorer:
+        if not (directory / META_FILE).is_file():
+            raise ModelNotTrainedError("cascade", directory, hint="choose its band with `earlywarn export --model cascade`")
+        return cls(fast, deep, CascadeMeta.from_json((directory / META_FILE).read_text()))
+
+    def predict_texts(self, texts: Sequence[str]) -> tuple[FastPrediction, NDArray[np.bool_], NDArray[np.int_],
+                                                          list[CueAnalysis]]:
+        """The merged prediction, which rows the deep model decided, the severity levels, the cue analyses."""
+        analyses = self.fast.extractor.extract_with_sentiment(texts)
+        fast = self.fast.predict_analysed(texts, analyses)
+        uncertain = self.meta.band.contains(fast.complaint)
+        complaint, severity = fast.complaint.astype(float), fast.severity.astype(float)
+        levels = decide_severity(fast, fast.complaint >= self.fast.threshold)
+        rows = np.flatnonzero(uncertain)
+        if rows.size:
+            deep = self.deep.predict([texts[i] for i in rows], fast=fast.complaint[rows])
+            complaint[rows], severity[rows] = deep.complaint, deep.severity
+            levels[rows] = self.deep.levels(deep, deep.complaint >= self.deep.threshold)
+        return FastPrediction(complaint=complaint, severity=severity), uncertain, levels, analyses
+
+    def score_texts(self, ids: Sequence[str], texts: Sequence[str]) -> list[MessageScore]:
+        if not texts:
+            return []
+        prediction, deep_rows, levels, analyses = self.predict_texts(texts)
+        thresholds = np.where(deep_rows, self.deep.threshold, self.fast.threshold)
+        versions = [f"{self.version}/{self.deep.version if d else self.fast.version}" for d in deep_rows]
+        return message_scores(ids, prediction, analyses, thresholds, versions, levels)
+
+    def score(self, batch: Sequence[Message]) -> list[MessageScore]:
+        return self.score_texts([m.id for m in batch], [m.text for m in batch])

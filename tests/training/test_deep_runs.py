@@ -1,0 +1,109 @@
+"""The deep jobs in the order DVC runs them, on 120 real tweets with a one-epoch configuration:
+evaluate → train → export, then the cascade's band from both models' out-of-fold scores."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from pipeline.config import Settings
+from pipeline.errors import ModelNotTrainedError
+from pipeline.schema import Message
+from pipeline.scoring.cascade import CascadeScorer
+from pipeline.scoring.deep import DeepScorer
+from pipeline.scoring.registry import ScorerName, available_scorers, load_scorer
+from pipeline.training.deep import DeepConfig
+from pipeline.training.deep_cv import RawOutOfFold
+from pipeline.training.deep_runs import (
+    evaluate_cascade,
+    evaluate_deep,
+    export_cascade,
+    export_deep,
+    oof_path,
+    train_deep,
+)
+from pipeline.training.fast import evaluate_fast, train_fast
+
+TINY = DeepConfig(epochs=1, batch_size=16)
+
+
+@pytest.fixture(scope="module")
+def rows(training_sample):
+    return training_sample.sample(120, random_state=11).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def jobs(rows, settings, tmp_path_factory):
+    """Every job run once, in order, into a fresh models directory."""
+    local = Settings(data_dir=settings.data_dir, models_dir=tmp_path_factory.mktemp("models"))
+    out = {"settings": local}
+    train_fast(local, rows, track=False)
+    out["fast"] = evaluate_fast(local, rows, folds=2, track=False)
+    out["evaluate"] = evaluate_deep(local, rows, folds=2, config=TINY, track=False)
+    out["train"] = train_deep(local, rows, TINY, track=False)
+    out["cascade"] = evaluate_cascade(local, rows, track=False)
+    out["export_cascade"] = export_cascade(local, rows)
+    return out
+
+
+def test_evaluation_reports_the_served_stack_beside_the_network_alone_and_keeps_raw_scores(jobs, rows):
+    result = jobs["evaluate"]
+    assert result["model"] == "deep" and result["served"] == "int8+fast"
+    assert result["n"] == 120 and result["folds"] == 2
+    assert {"complaint_macro_f1", "severity_macro_f1", "ece", "auroc", "per_domain"} <= set(result)
+    assert set(result["network_alone"]) == {"fp32", "int8"} and result["network_alone"]["fp32"]["n"] == 120
+    assert isinstance(result["int8_macro_f1_loss_points"], float)
+    raw = RawOutOfFold.load(oof_path(jobs["settings"], "int8"))
+    assert raw.complaint.shape == (120,) and set(np.unique(raw.fold)) == {0, 1}
+
+
+def test_training_exports_a_calibrated_int8_artefact_stacked_with_the_fast_model(jobs):
+    summary, local = jobs["train"], jobs["settings"]
+    assert summary["calibrated"] is True and summary["model_version"].startswith("deep-")
+    assert summary["onnx_mib"] < 40  # int8: a quarter of the fp32 graph
+    scorer = load_scorer(ScorerName.deep, local)
+    assert isinstance(scorer, DeepScorer) and scorer.calibrator is not None
+    assert scorer.fast is not None and summary["stacked_with"] == scorer.fast.version
+    meta = json.loads((local.models_dir / "deep" / "meta.json").read_text())
+    assert meta["params"]["calibrated_on"] == "int8 out-of-fold scores" and meta["training_rows"] == 120
+    assert set(meta["stack"]) == {"deep_weight", "fast_weight", "intercept"} and len(meta["severity_offsets"]) == 4
+    [score] = scorer.score([Message(id="m", text="Still no refund after three calls. Disgraceful.")])
+    assert score.threshold == pytest.approx(summary["threshold"], abs=1e-4)
+
+
+def test_the_cascade_is_measured_and_served_from_both_models(jobs):
+    result, local = jobs["cascade"], jobs["settings"]
+    assert result["model"] == "cascade" and len(result["bands"]) == 2
+    assert 0.0 <= result["rescored_share"] <= 1.0
+    assert {ScorerName.fast, ScorerName.deep, ScorerName.cascade} <= set(available_scorers(local))
+    cascade = load_scorer(ScorerName.cascade, local)
+    assert isinstance(cascade, CascadeScorer)
+    assert cascade.meta.rescored_share == jobs["export_cascade"]["rescored_share"]
+    scores = cascade.score([Message(id=str(i), text=t) for i, t in enumerate(["where is my parcel", "worst service ever"])])
+    assert [s.id for s in scores] == ["0", "1"] and all(s.model_version.startswith(cascade.version) for s in scores)
+
+
+@pytest.mark.parametrize(("field", "value", "fix"), [
+    ("version", "deep-newer", "export --model cascade"),  # the band was chosen for another deep model
+    ("fast_version", "fast-older", "export --model deep"),  # the stack was fitted with another fast model
+])
+def test_a_retrained_model_makes_what_was_fitted_on_it_stale(jobs, field, value, fix):
+    local = jobs["settings"]
+    meta_file = local.models_dir / "deep" / "meta.json"
+    original = meta_file.read_text()
+    try:
+        meta_file.write_text(json.dumps({**json.loads(original), field: value}))
+        with pytest.raises(ModelNotTrainedError, match=fix):
+            load_scorer(ScorerName.cascade, local)
+    finally:
+        meta_file.write_text(original)
+
+
+def test_export_without_training_says_what_to_run(tmp_path, settings, rows):
+    empty = Settings(data_dir=settings.data_dir, models_dir=tmp_path)
+    with pytest.raises(ModelNotTrainedError, match="earlywarn train --model deep"):
+        export_deep(empty, rows, track=False)
+    with pytest.raises(ModelNotTrainedError, match="earlywarn evaluate --model deep"):
+        evaluate_cascade(empty, rows, track=False)
