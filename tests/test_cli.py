@@ -92,3 +92,39 @@ def test_demo_shows_the_flagged_messages_with_their_cues(env):
     assert result.exit_code == 0, result.stderr
     assert "flagged as complaints" in result.stdout
     assert "escalation_demand" in result.stdout  # the sample's "I want to speak to a manager"
+
+
+def test_prepare_writes_the_joined_tweets_that_training_reads(env):
+    from pipeline.datasets.complaint_tweets import read_prepared
+
+    target = env / "prepared" / "tweets.parquet"
+    result = runner.invoke(app, ["prepare", "--output", str(target)])
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["rows"] == 2759 and summary["complaints"] == 985 and summary["domains"] == 11
+    frame = read_prepared(target)
+    assert len(frame) == 2759 and (frame["severity"] >= -1).all()
+
+
+def test_a_prepared_file_from_elsewhere_names_what_is_missing(env):
+    import pandas as pd
+
+    from pipeline.datasets.complaint_tweets import read_prepared
+    from pipeline.errors import DataNotFoundError
+
+    odd = env / "odd.parquet"
+    pd.DataFrame({"text": ["hi"], "label": [0]}).to_parquet(odd)
+    with pytest.raises(DataNotFoundError, match="lacks the columns tweet_id, domain, severity.*earlywarn prepare"):
+        read_prepared(odd)
+    with pytest.raises(DataNotFoundError, match="Run `earlywarn prepare` first"):
+        read_prepared(env / "absent.parquet")
+
+
+@pytest.mark.parametrize(("command", "why"), [
+    (["train", "--model", "cascade"], "band is chosen"),
+    (["export", "--model", "fast"], "needs no export"),
+])
+def test_commands_that_do_not_apply_to_a_model_say_what_to_run(env, command, why):
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2
+    assert why in result.stderr

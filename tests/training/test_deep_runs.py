@@ -107,3 +107,26 @@ def test_export_without_training_says_what_to_run(tmp_path, settings, rows):
         export_deep(empty, rows, track=False)
     with pytest.raises(ModelNotTrainedError, match="earlywarn evaluate --model deep"):
         evaluate_cascade(empty, rows, track=False)
+
+
+@pytest.mark.parametrize("model", ["deep", "cascade"])
+def test_the_score_command_serves_the_exported_models(jobs, model, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+    from pipeline.config import get_settings
+
+    monkeypatch.setenv("EARLYWARN_MODELS_DIR", str(jobs["settings"].models_dir))
+    get_settings.cache_clear()
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(json.dumps({"id": str(i), "text": t}) for i, t in enumerate(
+        ["I have called four times and still no refund, I am going to the ombudsman", "do you deliver on sundays?"])))
+    try:
+        result = CliRunner().invoke(app, ["score", str(source), "--model", model])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["id"] for r in rows] == ["0", "1"]
+    assert all(r["model_version"].startswith(model) for r in rows)
+    assert {c["label"] for c in rows[0]["cues"]} >= {"regulator_mention"}
