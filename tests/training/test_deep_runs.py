@@ -130,3 +130,17 @@ def test_the_score_command_serves_the_exported_models(jobs, model, tmp_path, mon
     assert [r["id"] for r in rows] == ["0", "1"]
     assert all(r["model_version"].startswith(model) for r in rows)
     assert {c["label"] for c in rows[0]["cues"]} >= {"regulator_mention"}
+
+
+def test_the_scoring_bench_times_fp32_int8_and_the_cascade_on_the_same_tweets(jobs):
+    from pipeline.benchmarks.scoring import DEEP_FP32, bench_scoring
+
+    report = bench_scoring(jobs["settings"], n=200, repeats=1)
+    by_name = {r["scorer"]: r for r in report["scorers"]}
+    assert list(by_name) == ["fast", DEEP_FP32, "deep", "cascade"]
+    assert {r["messages"] for r in by_name.values()} == {200}
+    assert by_name[DEEP_FP32]["network_messages_per_s"] > 0 and by_name["deep"]["network_messages_per_s"] > 0
+    assert report["int8_network_speedup_vs_fp32"] == pytest.approx(
+        by_name["deep"]["network_messages_per_s"] / by_name[DEEP_FP32]["network_messages_per_s"], rel=0.01)
+    assert 0.0 <= by_name["cascade"]["rescored_share"] <= 1.0
+    assert all(r["peak_rss_mib"] > 50 for r in by_name.values())
