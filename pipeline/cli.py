@@ -286,6 +286,8 @@ def bench_security_command(
 def demo(
     sample: Annotated[Path, typer.Option(help="hand-written sample to score")] = Path("data/sample/messages.jsonl"),
     real: Annotated[int, typer.Option(help="also score this many real customer tweets")] = 300,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="fast, deep or cascade; default: the most "
+                                              "accurate one trained (cascade, then deep, then fast)")] = None,
 ) -> None:
     """Train the fast model if needed, then score the sample and real customer tweets and show what
     would be flagged, with the cues behind each flag."""
@@ -295,10 +297,14 @@ def demo(
     from pipeline.scoring.registry import ScorerName, available_scorers, load_scorer
 
     settings = get_settings()
-    if ScorerName.fast not in available_scorers(settings):
-        err.print("No fast model yet: training it on the complaint tweets (about a minute).")
-        train(model="fast", track=True)
-    scorer = load_scorer(ScorerName.fast, settings)
+    trained = available_scorers(settings)
+    if model is None and not trained:
+        err.print("No model yet: training the fast model on the complaint tweets (about a minute).")
+        train(model="fast", tweets=None, track=True, export=True)
+        trained = available_scorers(settings)
+    preference = (ScorerName.cascade, ScorerName.deep, ScorerName.fast)
+    name = _scorer_name(model) if model else next(n for n in preference if n in trained)
+    scorer = load_scorer(name, settings)
     messages = [m for _, m in read_messages(sample) if isinstance(m, Message)] if sample.exists() else []
     tweets = [t for t in load_twcs_tweets(settings.data_dir) if t.inbound][:real]
     messages += [Message(id=f"twcs-{t.tweet_id}", text=t.text, timestamp=t.created_at) for t in tweets]
