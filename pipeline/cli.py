@@ -242,6 +242,18 @@ def bench_cues_command(
     print_json(bench_cues(get_settings(), n=messages, repeats=repeats))
 
 
+@bench_app.command("conversation")
+def bench_conversation_command(
+    conversations: Annotated[int, typer.Option(help="open conversations")] = 100_000,
+    rounds: Annotated[int, typer.Option(help="messages per conversation")] = 5,
+    repeats: Annotated[int, typer.Option(help="timed passes; the best is reported")] = 3,
+) -> None:
+    """Conversation-state updates/s (scores given) and bytes per open conversation."""
+    from pipeline.benchmarks.conversation import bench_conversation
+
+    print_json(bench_conversation(get_settings(), conversations=conversations, rounds=rounds, repeats=repeats))
+
+
 @bench_app.command("cases")
 def bench_cases_command(
     database_url: Annotated[str | None, typer.Option(help="the server to test; a throwaway store is made there "

@@ -134,12 +134,14 @@ def summarise_deep(frame: pd.DataFrame, raw: dict[str, RawOutOfFold], seed: int,
     folds = int(raw["int8"].fold.max()) + 1
     variants = {name: (variant, None) for name, variant in raw.items()}
     if fast is not None:
-        variants["int8+fast"] = (raw["int8"], fast)
+        variants |= {f"{name}+fast": (variant, fast) for name, variant in raw.items()}
     result: dict[str, object] = {}
     for name, (variant, companion) in variants.items():
         oof = cross_fit(variant, labels, severity, companion)
         per_fold = [fold_metrics(labels, severity, oof, oof.fold == k) for k in range(folds)]
         result[name] = summarise(frame, oof, per_fold, folds, seed)
-    result["int8_macro_f1_loss_points"] = round(
-        100 * (result["fp32"]["complaint_macro_f1"] - result["int8"]["complaint_macro_f1"]), 2)  # type: ignore[index]
+    loss = lambda a, b: round(100 * (result[a]["complaint_macro_f1"] - result[b]["complaint_macro_f1"]), 2)  # type: ignore[index]  # noqa: E731
+    result["int8_macro_f1_loss_points"] = loss("fp32", "int8")
+    if fast is not None:
+        result["int8_macro_f1_loss_points_stacked"] = loss("fp32+fast", "int8+fast")
     return result

@@ -78,7 +78,8 @@ def evaluate_deep(
                     "severity offsets cross-fitted on the other folds",
         **summary[served],  # type: ignore[dict-item]
         "network_alone": {v: summary[v] for v in VARIANTS},
-        "int8_macro_f1_loss_points": summary["int8_macro_f1_loss_points"],
+        **({} if fast is None else {"fp32+fast": summary["fp32+fast"]}),
+        **{k: v for k, v in summary.items() if k.startswith("int8_macro_f1_loss_points")},
         "seconds": round(time.perf_counter() - started, 1),
     }
     if track:

@@ -12,8 +12,9 @@ def test_two_fold_protocol_reports_fp32_and_int8_on_the_same_folds(training_samp
     rows = training_sample.sample(120, random_state=5).reset_index(drop=True)
     raw = cross_validate_deep(rows, folds=2, config=DeepConfig(epochs=1, batch_size=16), max_steps=3)
     result = summarise_deep(rows, raw, seed=13, fast=np.linspace(0.01, 0.99, 120))
-    assert set(result) == {"fp32", "int8", "int8+fast", "int8_macro_f1_loss_points"}
-    for variant in ("fp32", "int8", "int8+fast"):
+    assert set(result) == {"fp32", "int8", "fp32+fast", "int8+fast", "int8_macro_f1_loss_points",
+                           "int8_macro_f1_loss_points_stacked"}
+    for variant in ("fp32", "int8", "fp32+fast", "int8+fast"):
         summary = result[variant]
         assert summary["folds"] == 2 and summary["n"] == 120
         assert 0.0 <= summary["complaint_macro_f1"] <= 1.0 and 0.0 <= summary["ece"] <= 1.0
