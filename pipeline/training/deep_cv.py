@@ -2,14 +2,16 @@
 
 Each fold fine-tunes a fresh model on the other folds, then scores its own fold twice: with the
 PyTorch model and with its int8 ONNX export, so the quantisation loss is measured on the same
-protocol. Calibration and the decision threshold are cross-fitted on the raw out-of-fold scores:
-fold k is calibrated by an isotonic map and a threshold fitted on the other folds only, so the
-reported ECE and F1 never see the labels they are judged on. The raw scores are returned for the
-served model's calibrator and for choosing the cascade's band.
+protocol. The decision maps (stack with the fast model, calibrator, threshold, severity offsets)
+are cross-fitted on the raw out-of-fold scores: fold k is decided by maps fitted on the other
+folds only, so the reported F1 and ECE never see the labels they are judged on. The raw scores
+are kept for the served model's maps and for choosing the cascade's band.
 
-A full run fine-tunes ten models (over an hour on two cores), so each finished fold is kept in a
-checkpoint folder under a key of the data, the folds and the configuration: an interrupted run
-resumes where it stopped, and a changed configuration never reuses a stale fold.
+A full run fine-tunes ten models (40 minutes to over an hour on two cores), so each finished fold
+is kept in a checkpoint folder under a key of the data, the folds and the configuration: its
+weights, and its scores under a tag of the quantisation. An interrupted run resumes where it
+stopped, a changed configuration never reuses a stale fold, and a changed quantisation is
+measured on the same fold models without fine-tuning them again.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
 from pipeline.scoring.deep import DeepMeta, DeepScorer, compose_severity
+from pipeline.scoring.deep_model import ComplaintEncoder
+from pipeline.scoring.onnx_export import QUANTIZATION, export_onnx, quantize_int8
 from pipeline.scoring.stacking import DecisionMaps
-from pipeline.scoring.onnx_export import export_onnx, quantize_int8
 from pipeline.training.deep import DeepConfig, finetune, predict
 from pipeline.training.evaluation import OutOfFold, fold_metrics, summarise
 
@@ -95,35 +98,54 @@ def cross_validate_deep(
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
     key = run_key(frame, folds, seed, config, max_steps)
     for k, (train, test) in enumerate(splitter.split(texts, labels)):
-        stored = checkpoints / f"{key}-fold{k}.npz" if checkpoints else None
-        if stored is not None and stored.is_file():
-            with np.load(stored) as fold:
+        scores = checkpoints / f"{key}-{QUANTIZATION.tag}-fold{k}.npz" if checkpoints else None
+        weights = checkpoints / f"{key}-fold{k}.pt" if checkpoints else None
+        if scores is not None and scores.is_file():
+            with np.load(scores) as fold:
                 for name, variant in raw.items():
                     variant.complaint[test], variant.severity[test] = fold[f"{name}_complaint"], fold[f"{name}_severity"]
-                    variant.fold[test] = k
             if advance:
                 advance(len(train) * config.epochs)
-            if on_fold:
-                on_fold(k)
-            continue
-        model = finetune([texts[i] for i in train], labels[train], severity[train], config, advance, max_steps)
-        test_texts = [texts[i] for i in test]
-        p, sev = predict(model, test_texts)
-        raw["fp32"].complaint[test], raw["fp32"].severity[test] = p, sev
-        with tempfile.TemporaryDirectory(prefix="earlywarn-fold-") as folder:
-            int8 = quantize_int8(export_onnx(model, Path(folder) / "fp32.onnx"), Path(folder) / "int8.onnx")
-            meta = DeepMeta(version=f"cv-fold-{k}", trained_at="", threshold=0.5, quantized=True)
-            scorer = DeepScorer(DeepScorer.save(Path(folder) / "artefact", int8, meta), meta)
-            raw["int8"].complaint[test], raw["int8"].severity[test] = scorer.predict_raw(test_texts)
+        else:
+            test_texts = [texts[i] for i in test]
+            model = _fold_model(weights, [texts[i] for i in train], labels[train], severity[train], config,
+                                advance, max_steps)
+            raw["fp32"].complaint[test], raw["fp32"].severity[test] = predict(model, test_texts)
+            raw["int8"].complaint[test], raw["int8"].severity[test] = _int8_scores(model, test_texts)
+            if scores is not None:
+                np.savez(scores, **{f"{name}_{part}": getattr(variant, part)[test]
+                                    for name, variant in raw.items() for part in ("complaint", "severity")})
         for variant in raw.values():
             variant.fold[test] = k
-        if stored is not None:
-            stored.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(stored, **{f"{name}_{part}": getattr(variant, part)[test]
-                                for name, variant in raw.items() for part in ("complaint", "severity")})
         if on_fold:
             on_fold(k)
     return raw
+
+
+def _fold_model(weights: Path | None, texts: list[str], labels: np.ndarray, severity: np.ndarray,
+                config: DeepConfig, advance: Callable[[int], None] | None, max_steps: int | None) -> ComplaintEncoder:
+    """The fold's fine-tuned network: from its checkpointed weights when a run already trained it
+    (so a new quantisation is measured without fine-tuning again), else trained and checkpointed."""
+    import torch
+
+    if weights is not None and weights.is_file():
+        model = ComplaintEncoder()
+        model.load_state_dict(torch.load(weights, weights_only=True))
+        if advance:
+            advance(len(texts) * config.epochs)
+        return model.eval()
+    model = finetune(texts, labels, severity, config, advance, max_steps)
+    if weights is not None:
+        weights.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(model.state_dict(), weights)
+    return model
+
+
+def _int8_scores(model: ComplaintEncoder, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    with tempfile.TemporaryDirectory(prefix="earlywarn-fold-") as folder:
+        int8 = quantize_int8(export_onnx(model, Path(folder) / "fp32.onnx"), Path(folder) / "int8.onnx")
+        meta = DeepMeta(version="cv-fold", trained_at="", threshold=0.5, quantized=True)
+        return DeepScorer(DeepScorer.save(Path(folder) / "artefact", int8, meta), meta).predict_raw(texts)
 
 
 def summarise_deep(frame: pd.DataFrame, raw: dict[str, RawOutOfFold], seed: int,

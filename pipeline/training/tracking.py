@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,11 +22,14 @@ def _configure(settings: Settings) -> Any:
     return mlflow
 
 
+_METRIC_UNSAFE = re.compile(r"[^\w\-.:/]")
+
+
 def flat_metrics(values: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
     """Nested JSON results as MLflow metric names (`per_domain.food.macro_f1`)."""
     out: dict[str, float] = {}
     for key, value in values.items():
-        name = f"{prefix}{key}".replace(" ", "_")
+        name = _METRIC_UNSAFE.sub("_", f"{prefix}{key}")  # MLflow refuses names like "int8+fast.auroc"
         if isinstance(value, Mapping):
             out.update(flat_metrics(value, prefix=f"{name}."))
         elif isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -53,3 +53,23 @@ def test_finished_folds_are_reused_by_a_rerun_and_only_under_the_same_key(traini
     assert stored[0].name.startswith(key)
     assert run_key(rows, 2, 13, DeepConfig(epochs=2, batch_size=16), 2) != key
     assert run_key(rows.assign(label=1 - rows["label"]), 2, 13, config, 2) != key
+
+
+def test_a_new_quantisation_is_measured_on_the_checkpointed_fold_models(training_sample, tmp_path, monkeypatch):
+    from pipeline.scoring.onnx_export import Quantization
+    from pipeline.training import deep_cv
+
+    rows = training_sample.sample(60, random_state=9).reset_index(drop=True)
+    config = DeepConfig(epochs=1, batch_size=16)
+    first = cross_validate_deep(rows, folds=2, config=config, max_steps=2, checkpoints=tmp_path)
+    assert len(list(tmp_path.glob("*-fold*.pt"))) == 2
+
+    def no_training(*_args, **_kwargs):
+        raise AssertionError("the fold models are checkpointed: nothing should be fine-tuned again")
+
+    monkeypatch.setattr(deep_cv, "finetune", no_training)
+    monkeypatch.setattr(deep_cv, "QUANTIZATION", Quantization(per_channel=True))
+    again = cross_validate_deep(rows, folds=2, config=config, max_steps=2, checkpoints=tmp_path)
+    assert np.allclose(again["fp32"].complaint, first["fp32"].complaint, atol=1e-6)
+    assert len(list(tmp_path.glob("*-int8-per-channel-fold*.npz"))) == 2
+    assert np.abs(again["int8"].complaint - first["fp32"].complaint).max() < 0.1
