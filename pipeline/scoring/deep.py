@@ -23,7 +23,7 @@ from pipeline.schema import Message, MessageScore
 from pipeline.scoring.deep_model import MAX_TOKENS, load_tokenizer
 from pipeline.scoring.fast import FastScorer
 from pipeline.scoring.fast_model import SEVERITY_NAMES, FastPrediction, message_scores
-from pipeline.scoring.stacking import DecisionMaps, SeverityOffsets, Stack
+from pipeline.scoring.stacking import DecisionMaps, SeverityOffsets, Stack, compose_severity
 from pipeline.signals import CueAnalysis, CueExtractor
 
 ONNX_FILE = "model.onnx"
@@ -48,13 +48,6 @@ class DeepMeta:
     def maps(self, calibrator: object | None, threshold: float) -> DecisionMaps:
         return DecisionMaps(calibrator, threshold, Stack(**self.stack) if self.stack else None,
                             SeverityOffsets(tuple(self.severity_offsets)) if self.severity_offsets else SeverityOffsets())
-
-
-def compose_severity(p_complaint: np.ndarray, p_severity: np.ndarray) -> np.ndarray:
-    """The head's 5-way distribution made consistent with the (calibrated) complaint probability:
-    P(none) = 1 − P(complaint), and the four complaint levels share P(complaint) as the head ranks them."""
-    within = p_severity[:, 1:] / np.clip(p_severity[:, 1:].sum(axis=1, keepdims=True), 1e-9, None)
-    return np.column_stack([1.0 - p_complaint, p_complaint[:, None] * within])
 
 
 class DeepScorer:

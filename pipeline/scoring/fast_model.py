@@ -28,6 +28,7 @@ from sklearn.preprocessing import StandardScaler
 from pipeline.schema import MessageScore, Severity
 from pipeline.scoring.calibration import best_macro_f1_threshold, fit_isotonic
 from pipeline.scoring.hashing import CharNgramHasher, WordNgramHasher
+from pipeline.scoring.stacking import SeverityOffsets
 from pipeline.signals import CueAnalysis
 
 TEXT_COLUMN = "text"
@@ -145,8 +146,7 @@ class FastComplaintModel(ClassifierMixin, BaseEstimator):
 
 def decide_severity(prediction: FastPrediction, is_complaint: NDArray[np.bool_]) -> NDArray[np.int_]:
     """Severity consistent with the complaint decision: none unless flagged, else the likeliest level."""
-    within = np.argmax(prediction.severity[:, 1:], axis=1) + 1
-    return np.where(is_complaint, within, int(Severity.none))
+    return SeverityOffsets().decide(prediction.severity, is_complaint)
 
 
 def dissatisfaction(prediction: FastPrediction, negativity: NDArray[np.float64]) -> NDArray[np.float64]:

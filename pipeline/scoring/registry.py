@@ -6,6 +6,7 @@ from enum import Enum
 from pathlib import Path
 
 from pipeline.config import Settings
+from pipeline.errors import ModelNotTrainedError
 from pipeline.scoring.base import Scorer
 from pipeline.scoring.fast import FastScorer
 
@@ -44,6 +45,16 @@ def _load_deep(settings: Settings):  # -> DeepScorer; onnxruntime loads only whe
     stacked = (folder / META_FILE).is_file() and json.loads((folder / META_FILE).read_text()).get("stack")
     fast = load_scorer(ScorerName.fast, settings) if stacked else None
     return DeepScorer.load(folder, threshold=settings.complaint_threshold, fast=fast)  # type: ignore[arg-type]
+
+
+def artefact_version(settings: Settings, name: ScorerName) -> str:
+    """The version a trained artefact carries, read from its meta.json without loading the model."""
+    import json
+
+    meta = artefact_dir(settings, name) / "meta.json"
+    if not meta.is_file():
+        raise ModelNotTrainedError(name.value, meta.parent)
+    return str(json.loads(meta.read_text())["version"])
 
 
 def available_scorers(settings: Settings) -> list[ScorerName]:

@@ -17,8 +17,17 @@ from numpy.typing import NDArray
 from scipy.special import expit, logit
 from sklearn.linear_model import LogisticRegression
 
+from pipeline.scoring.calibration import best_macro_f1_threshold, fit_isotonic
+
 EPS = 1e-4
 LEVELS = 4  # the complaint severities, after "none"
+
+
+def compose_severity(p_complaint: NDArray[np.float64], p_severity: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The head's 5-way distribution made consistent with the (calibrated) complaint probability:
+    P(none) = 1 − P(complaint), and the four complaint levels share P(complaint) as the head ranks them."""
+    within = p_severity[:, 1:] / np.clip(p_severity[:, 1:].sum(axis=1, keepdims=True), 1e-9, None)
+    return np.column_stack([1.0 - p_complaint, p_complaint[:, None] * within])
 
 
 def _logit(p: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -98,9 +107,6 @@ class DecisionMaps:
     @classmethod
     def fit(cls, raw: NDArray[np.float64], raw_severity: NDArray[np.float64], labels: NDArray[np.int_],
             severity: NDArray[np.int_] | None = None, fast: NDArray[np.float64] | None = None) -> DecisionMaps:
-        from pipeline.scoring.calibration import best_macro_f1_threshold, fit_isotonic
-        from pipeline.scoring.deep import compose_severity
-
         stack = None if fast is None else Stack.fit(raw, fast, labels)
         scores = raw if stack is None else stack.score(raw, fast)  # type: ignore[arg-type]
         calibrator = fit_isotonic(scores, labels)

@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
-from pipeline.scoring.deep import DeepMeta, DeepScorer, compose_severity
+from pipeline.scoring.deep import DeepMeta, DeepScorer
 from pipeline.scoring.deep_model import ComplaintEncoder
 from pipeline.scoring.onnx_export import QUANTIZATION, export_onnx, quantize_int8
-from pipeline.scoring.stacking import DecisionMaps
+from pipeline.scoring.stacking import DecisionMaps, compose_severity
 from pipeline.training.deep import DeepConfig, finetune, predict
 from pipeline.training.evaluation import OutOfFold, fold_metrics, summarise
 

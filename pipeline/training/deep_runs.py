@@ -186,9 +186,9 @@ def export_deep(settings: Settings, tweets: pd.DataFrame, track: bool = True) ->
                                 None if fast is None else fast.complaint)
     fast_version = None
     if maps is not None and maps.stack is not None:
-        from pipeline.scoring.registry import ScorerName, load_scorer
+        from pipeline.scoring.registry import ScorerName, artefact_version
 
-        fast_version = load_scorer(ScorerName.fast, settings).version
+        fast_version = artefact_version(settings, ScorerName.fast)
     target = settings.models_dir / "deep"
     with tempfile.TemporaryDirectory(prefix="earlywarn-export-") as scratch:
         int8 = quantize_int8(export_onnx(model, Path(scratch) / "fp32.onnx"), Path(scratch) / "int8.onnx")
@@ -246,12 +246,11 @@ def evaluate_cascade(settings: Settings, tweets: pd.DataFrame, track: bool = Tru
 
 def export_cascade(settings: Settings, tweets: pd.DataFrame) -> dict[str, object]:
     """The served band, chosen on all out-of-fold scores, pinned to the fast and deep versions it was chosen for."""
-    from pipeline.scoring.registry import ScorerName, artefact_dir, load_scorer
+    from pipeline.scoring.registry import ScorerName, artefact_dir, artefact_version
 
     fast, deep = _cascade_inputs(settings, tweets)
     band = choose_band(fast, deep, tweets["label"].to_numpy(), np.arange(len(tweets)))
-    fast_version = load_scorer(ScorerName.fast, settings).version
-    deep_version = DeepMeta(**json.loads((artefact_dir(settings, ScorerName.deep) / "meta.json").read_text())).version
+    fast_version, deep_version = artefact_version(settings, ScorerName.fast), artefact_version(settings, ScorerName.deep)
     share = float(band.contains(fast.complaint).mean())
     meta = CascadeMeta(version=f"cascade-{deep_version.removeprefix('deep-')}", band=band, fast_version=fast_version,
                        deep_version=deep_version, rescored_share=round(share, 4),
