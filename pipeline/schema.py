@@ -142,6 +142,22 @@ class MessageScore(BaseModel):
         return out
 
 
+class RiskLevel(str, Enum):
+    """How close a conversation is to a complaint; ordered, so levels compare with `rank`."""
+
+    low = "low"
+    elevated = "elevated"
+    high = "high"
+    complaint = "complaint"
+
+    @property
+    def rank(self) -> int:
+        return _RISK_ORDER.index(self)
+
+
+_RISK_ORDER = list(RiskLevel)
+
+
 class FlagReason(BaseModel):
     """One signal that moved a conversation to be flagged, and the message that carried it."""
 
@@ -151,13 +167,23 @@ class FlagReason(BaseModel):
     weight: float | None = Field(default=None, ge=0.0)
 
 
+class ConversationRisk(BaseModel):
+    """The early-warning reading of one conversation after its latest message."""
+
+    conversation_id: str
+    level: RiskLevel
+    probability: float = Field(ge=0.0, le=1.0, description="P(the conversation ends in dissatisfaction or a complaint)")
+    reasons: list[FlagReason] = Field(default_factory=list)
+    model_version: str
+
+
 class Flag(BaseModel):
     """The routing decision: this conversation needs a handler, and why (carried onto the case)."""
 
     conversation_id: str | None = None
     customer_id: str | None = None
     channel: Channel
-    risk_level: str = Field(min_length=1, max_length=16)
+    risk_level: RiskLevel
     probability: float = Field(ge=0.0, le=1.0)
     reasons: list[FlagReason] = Field(default_factory=list)
     messages: list[Message] = Field(min_length=1)

@@ -80,7 +80,7 @@ class CaseCreate(Strict):
             profile=profile,
             customer_id=flag.customer_id,
             conversation_id=flag.conversation_id,
-            risk_level=flag.risk_level,
+            risk_level=flag.risk_level.value,
             reasons=[r.model_dump(mode="json") for r in flag.reasons],
             messages=[CaseMessage(message=m, score=scores.get(m.id)) for m in flag.messages],
         )

@@ -84,7 +84,7 @@ def create(
     svc = _service()
     if from_flag is not None:
         flag = Flag.model_validate_json(from_flag.read_text(encoding="utf-8"))
-        request = CaseCreate.from_flag(flag, summary or f"flagged {flag.risk_level} risk on {flag.channel.value}",
+        request = CaseCreate.from_flag(flag, summary or f"flagged {flag.risk_level.value} risk on {flag.channel.value}",
                                        profile)
     else:
         request = _build(CaseCreate, summary=summary, channel=channel, customer_id=customer_id, profile=profile,
