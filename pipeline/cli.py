@@ -54,6 +54,8 @@ def _scorer_name(value: str) -> Any:
 
 
 ModelOption = Annotated[str, typer.Option("--model", "-m", help="which scorer: fast, deep or cascade")]
+EARLY_WARNING = "early-warning"
+TASKS = ("messages", EARLY_WARNING, "lead-time")
 TweetsOption = Annotated[Path | None, typer.Option(
     help="prepared complaint tweets (`earlywarn prepare`); default: read and join them from the data directory")]
 TrackOption = Annotated[bool, typer.Option(help="log the run to MLflow")]
@@ -83,11 +85,17 @@ def train(
     track: TrackOption = True,
     export: Annotated[bool, typer.Option(help="deep: also build the served int8 ONNX artefact")] = True,
 ) -> None:
-    """Train a model on the complaint tweets and save it under the models directory."""
+    """Train a model and save it under the models directory: a message scorer on the complaint tweets, or
+    the conversation forecaster (`--model early-warning`) on the USS dialogues."""
     from pipeline.scoring.registry import ScorerName
 
-    name = _scorer_name(model)
     settings = get_settings()
+    if model == EARLY_WARNING:
+        from pipeline.commands import early_warning
+
+        print_json(early_warning.train(settings, folds=10, track=track))
+        return
+    name = _scorer_name(model)
     frame = _complaint_tweets(tweets)
     if name is ScorerName.cascade:
         raise typer.BadParameter("the cascade is not trained: its band is chosen on the fast and deep models' "
@@ -135,12 +143,23 @@ def evaluate(
     tweets: TweetsOption = None,
     output: Annotated[Path | None, typer.Option(help="also write the JSON here")] = None,
     track: TrackOption = True,
+    task: Annotated[str, typer.Option(help="messages: a scorer on the complaint tweets; early-warning: the "
+                                      "conversation forecaster on the USS dialogues; lead-time: how early the "
+                                      "state warns on the real Twitter threads")] = "messages",
+    limit: Annotated[int | None, typer.Option(help="lead-time: replay at most this many messages")] = None,
 ) -> None:
-    """Stratified k-fold cross-validation on the complaint tweets; prints JSON metrics."""
+    """Cross-validation (or, for lead-time, a replay of real threads); prints JSON metrics."""
     from pipeline.scoring.registry import ScorerName
 
-    name = _scorer_name(model)
     settings = get_settings()
+    if task not in TASKS:
+        raise typer.BadParameter(f"unknown task {task!r}: choose one of {', '.join(TASKS)}", param_hint="--task")
+    if task != "messages":
+        from pipeline.commands import early_warning
+
+        _write_json(early_warning.evaluate(settings, task, folds, limit, track), output)
+        return
+    name = _scorer_name(model)
     frame = _complaint_tweets(tweets)
     with progress() as bar:
         fold_task = bar.add_task(f"{folds}-fold cross-validation", total=folds)
@@ -163,6 +182,10 @@ def evaluate(
             cues = bar.add_task("extracting cues", total=len(frame))
             result = evaluate_fast(settings, frame, folds=folds, advance_cues=lambda n: bar.advance(cues, n),
                                    on_fold=on_fold, track=track)
+    _write_json(result, output)
+
+
+def _write_json(result: dict[str, Any], output: Path | None) -> None:
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(result, indent=2) + "\n")
@@ -306,16 +329,13 @@ def demo(
     from pipeline.datasets.twitter_threads import load_twcs_tweets
     from pipeline.ingest.files import read_messages
     from pipeline.schema import Message
-    from pipeline.scoring.registry import ScorerName, available_scorers, load_scorer
+    from pipeline.scoring.registry import available_scorers, load_scorer
 
     settings = get_settings()
-    trained = available_scorers(settings)
-    if model is None and not trained:
+    if model is None and not available_scorers(settings):
         err.print("No model yet: training the fast model on the complaint tweets (about a minute).")
         train(model="fast", tweets=None, track=True, export=True)
-        trained = available_scorers(settings)
-    preference = (ScorerName.cascade, ScorerName.deep, ScorerName.fast)
-    name = _scorer_name(model) if model else next(n for n in preference if n in trained)
+    name = _best_scorer(model)
     scorer = load_scorer(name, settings)
     messages = [m for _, m in read_messages(sample) if isinstance(m, Message)] if sample.exists() else []
     tweets = [t for t in load_twcs_tweets(settings.data_dir) if t.inbound][:real]
@@ -333,6 +353,39 @@ def demo(
     from rich.console import Console
 
     Console().print(table)
+
+
+def _best_scorer(model: str | None) -> Any:
+    from pipeline.scoring.registry import ScorerName, available_scorers
+
+    if model:
+        return _scorer_name(model)
+    trained = available_scorers(get_settings())
+    preference = (ScorerName.cascade, ScorerName.deep, ScorerName.fast)
+    chosen = next((n for n in preference if n in trained), None)
+    if chosen is None:
+        raise typer.BadParameter("no scorer is trained yet: run `earlywarn train --model fast`", param_hint="--model")
+    return chosen
+
+
+@app.command()
+def stream(
+    source: Annotated[str, typer.Option(help="file:PATH, stdin, replay[:SPEEDUP] (the real Twitter threads) or "
+                                        "redis[:STREAM] (a consumer group on EARLYWARN_REDIS_URL)")] = "replay",
+    model: Annotated[str | None, typer.Option("--model", "-m", help="fast, deep or cascade; default: the most "
+                                              "accurate one trained")] = None,
+    max_batch: Annotated[int, typer.Option(min=1, help="most messages scored together")] = 256,
+    max_wait_ms: Annotated[float, typer.Option(min=0, help="longest a message waits for its batch to fill")] = 50.0,
+    limit: Annotated[int | None, typer.Option(help="replay: stop after this many messages")] = None,
+    live: Annotated[bool, typer.Option(help="show live counters")] = True,
+    until_idle: Annotated[bool, typer.Option(help="redis: stop once the stream has nothing new")] = False,
+) -> None:
+    """Run the pipeline: validate, score, track conversations, route flags into the case tracker.
+    Malformed input goes to the dead-letter store with its reason; Ctrl-C stops cleanly."""
+    from pipeline.commands.stream import run_stream
+
+    print_json(run_stream(get_settings(), source, _best_scorer(model), max_batch, max_wait_ms, limit, live,
+                          stop_when_idle=until_idle))
 
 
 @app.command()

@@ -43,10 +43,40 @@ class Settings(BaseSettings):
     cases_sweep_seconds: float = Field(default=60.0, ge=0, description="how often the server raises due "
                                        "deadline warnings and breaches; 0 turns the sweeper off")
 
+    # ingest: what a message must be to enter the pipeline (anything else is dead-lettered with the reason)
+    ingest_max_text_chars: int = Field(default=5000, ge=1, description="longest message text accepted")
+    ingest_max_record_bytes: int = Field(default=262_144, ge=1024, description="largest raw record accepted")
+    ingest_languages: tuple[str, ...] = Field(default=("en",), description="ISO 639-1 codes accepted; empty "
+                                              "turns the language check off")
+    ingest_duplicate_window: int = Field(default=100_000, ge=0, description="recent message ids remembered to "
+                                         "refuse duplicates; 0 turns the check off")
+    dead_letter_url: str = Field(default="", description="dead-letter store (SQLAlchemy URL); empty means database_url")
+    # Redis Streams transport
+    redis_stream: str = Field(default="earlywarn:messages", description="the stream messages arrive on")
+    redis_group: str = Field(default="earlywarn", description="the consumer group stream workers share")
+    redis_consumer: str = Field(default="", description="this worker's name in the group; empty means host-pid. "
+                                "A stable name lets a restarted worker re-read its own pending messages")
+    redis_claim_idle_ms: int = Field(default=60_000, ge=100, description="how long a message may sit unacked "
+                                     "with a worker before another worker takes it over")
+
+    # the stream
+    conversation_idle_hours: float = Field(default=48.0, gt=0, description="a conversation with no message for "
+                                           "this long is closed and its state dropped")
+    stream_state_path: Path | None = Field(default=None, description="where a stream worker snapshots its "
+                                           "conversation states (JSONL); empty: models_dir/stream-state.jsonl")
+    flags_stream: str = Field(default="earlywarn:flags", description="Redis Stream the flags are published on "
+                              "for contact-centre queues; empty turns it off")
+    webhook_url: str = Field(default="", description="outbound webhook for flags; empty turns it off")
+    webhook_secret: str = Field(default="", description="HMAC-SHA256 key that signs webhook bodies")
+
     @field_validator("data_dir", "models_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @property
+    def dead_letters(self) -> str:
+        return self.dead_letter_url or self.database_url
 
     @property
     def tracking_uri(self) -> str:

@@ -177,6 +177,15 @@ class ConversationRisk(BaseModel):
     model_version: str
 
 
+class Priority(IntEnum):
+    """How soon a queue should pick a flag up; lower is sooner."""
+
+    urgent = 1
+    high = 2
+    normal = 3
+    low = 4
+
+
 class Flag(BaseModel):
     """The routing decision: this conversation needs a handler, and why (carried onto the case)."""
 
@@ -185,6 +194,10 @@ class Flag(BaseModel):
     channel: Channel
     risk_level: RiskLevel
     probability: float = Field(ge=0.0, le=1.0)
+    queue: str = Field(default="complaints", min_length=1, max_length=64)
+    priority: Priority = Priority.normal
+    next_action: str = Field(default="", max_length=1000, description="suggested next step for the handler")
+    rule: str | None = Field(default=None, description="the routing rule that matched")
     reasons: list[FlagReason] = Field(default_factory=list)
     messages: list[Message] = Field(min_length=1)
     scores: list[MessageScore] = Field(default_factory=list)

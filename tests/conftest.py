@@ -89,6 +89,35 @@ def deep_artefacts(tiny_deep, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+# --- conversation early warning -------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def uss_corpus(settings, fast_scorer):
+    """150 dialogues of each USS corpus, real turns scored by the session's fast model."""
+    from pipeline.datasets.uss import load_uss
+    from pipeline.training.early_warning import uss_corpus as build_corpus
+
+    dialogues = load_uss(data_dir=settings.data_dir)
+    chosen = [d for name in ("MWOZ", "SGD", "ReDial", "CCPE") for d in [x for x in dialogues if x.corpus == name][:150]]
+    return build_corpus(settings, fast_scorer, chosen)
+
+
+@pytest.fixture(scope="session")
+def uss_forecaster(uss_corpus):
+    from pipeline.conversation.forecast import Forecaster, ForecasterMeta
+    from pipeline.conversation.turns import TurnModel
+    from pipeline.training.early_warning import Readout, replay
+
+    corpus = uss_corpus
+    x_texts = [m.text for m in corpus.messages]
+    turns = TurnModel.fit(x_texts, corpus.authors, corpus.next_dissatisfied)
+    prefixes = replay(corpus, turns.trouble(x_texts, corpus.authors))
+    readout = Readout.fit(prefixes.rows, corpus.soured[prefixes.dialogue])
+    meta = ForecasterMeta(version="early-warning-test", trained_at="2026-11-02T09:00:00+00:00", fast_version="fast-test",
+                          elevated=0.06, high=0.2)
+    return Forecaster(turns, readout.mean, readout.scale, readout.coef, readout.intercept, meta)
+
+
 # --- real databases -------------------------------------------------------------------------------
 # The case tracker's suites run on SQLite and on the real PostgreSQL server. If PostgreSQL cannot be
 # reached the PostgreSQL half is skipped, and the run ends with a banner saying so.
@@ -124,6 +153,37 @@ def postgres_url() -> Iterator[str]:
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+# --- real Redis -----------------------------------------------------------------------------------
+# Redis Streams tests run on the real server; if it cannot be reached they are skipped, with the banner.
+
+REDIS_SERVER = os.environ.get("EARLYWARN_TEST_REDIS", "redis://127.0.0.1:6379/0")
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_SERVER, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means: skip, loudly
+        _unreachable["Redis"] = f"{REDIS_SERVER}: {exc}"
+        pytest.skip(f"Redis UNREACHABLE at {REDIS_SERVER} ({exc}); Redis Streams tests skipped")
+    finally:
+        client.close()
+    return REDIS_SERVER
+
+
+@pytest.fixture
+def stream_key(redis_url: str) -> Iterator[str]:
+    """A stream of this test's own, deleted afterwards."""
+    import redis
+
+    key = f"earlywarn-test:{uuid.uuid4().hex[:12]}"
+    yield key
+    client = redis.Redis.from_url(redis_url)
+    client.delete(key)
+    client.close()
 
 
 class SettableClock:

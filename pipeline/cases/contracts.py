@@ -86,6 +86,15 @@ class CaseCreate(Strict):
         )
 
 
+class Intake(BaseModel):
+    """What filing a flag did: which case, whether it opened, and which messages were new to it."""
+
+    case_id: int
+    created: bool
+    added: list[str]
+    stage: Stage
+
+
 class TransitionRequest(Strict):
     """One move through the lifecycle; which fields are required depends on the action."""
 

@@ -39,6 +39,7 @@ from pipeline.cases.contracts import (
     Actor,
     Alert,
     CaseCreate,
+    CaseMessage,
     CaseSummary,
     CaseView,
     ChainReport,
@@ -50,6 +51,7 @@ from pipeline.cases.contracts import (
     EventView,
     FeedbackRequest,
     FeedbackView,
+    Intake,
     MessageView,
     NoteRequest,
     OptionRequest,
@@ -64,6 +66,7 @@ from pipeline.cases.tables import (
     CaseMessageRow,
     CaseRow,
     CommunicationRow,
+    ConversationCaseRow,
     EventRow,
     FeedbackRow,
     OptionRow,
@@ -79,8 +82,10 @@ from pipeline.errors import (
     UnknownUserError,
     VersionConflictError,
 )
+from pipeline.schema import Flag, RiskLevel
 
 SYSTEM = Actor(username="earlywarn", role="system")
+MAX_FLAG_REASONS = 50  # a long conversation's case keeps its latest reasons, not every one it ever had
 TOKEN_CACHE_SECONDS = 30.0  # how long another server process may still accept a rotated token
 MILESTONE_KINDS = {
     CommunicationKind.summary_resolution: Milestone.summary_resolution,
@@ -96,6 +101,10 @@ Mutation = Callable[[Session, CaseRow, datetime], tuple[str, dict[str, Any], dic
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _summary_of(flag: Flag) -> str:
+    return f"{flag.risk_level.value} risk on {flag.channel.value}, routed to {flag.queue}"
 
 
 def hash_token(token: str) -> str:
@@ -246,38 +255,104 @@ class CaseService:
 
     def create_case(self, actor: Actor, request: CaseCreate) -> CaseView:
         self._require(actor, Capability.handle, "open a case")
+        now = self._clock()
+        with self._write(None, None) as s:
+            case = self._insert_case(s, actor, request, now)
+            return self._view(s, case, now)
+
+    def _insert_case(self, s: Session, actor: Actor, request: CaseCreate, now: datetime) -> CaseRow:
         profile = request.profile or self.default_profile
         if profile not in self.profiles:
             raise CaseInputError("profile", f"unknown regulatory profile '{profile}'",
                                  f"choose one of {', '.join(self.profiles)}")
-        now = self._clock()
         milestones = {}
         if request.stage is Stage.received:
             milestones[Milestone.received.value] = (request.received_at or now).isoformat()
-        with self._write(None, None) as s:
-            case = CaseRow(
-                version=1, stage=request.stage.value, profile=profile, channel=request.channel.value,
-                customer_id=request.customer_id, conversation_id=request.conversation_id, summary=request.summary,
-                risk_level=request.risk_level, flag_reasons=request.reasons, assigned_role=Role.agent.value,
-                owner=actor.username if actor.role != SYSTEM.role else None, escalation_requested_by_customer=False,
-                liability_admitted=False, redress_paid=Decimal("0"), milestones=milestones, pauses=[], alerts=[],
-                head_hash=GENESIS, event_count=0, created_at=now, updated_at=now,
-            )
-            s.add(case)
+        case = CaseRow(
+            version=1, stage=request.stage.value, profile=profile, channel=request.channel.value,
+            customer_id=request.customer_id, conversation_id=request.conversation_id, summary=request.summary,
+            risk_level=request.risk_level, flag_reasons=request.reasons, assigned_role=Role.agent.value,
+            owner=actor.username if actor.role != SYSTEM.role else None, escalation_requested_by_customer=False,
+            liability_admitted=False, redress_paid=Decimal("0"), milestones=milestones, pauses=[], alerts=[],
+            head_hash=GENESIS, event_count=0, created_at=now, updated_at=now,
+        )
+        s.add(case)
+        s.flush()
+        self._attach(s, case, request.messages)
+        after = {"stage": case.stage, "profile": profile, "channel": case.channel, "summary": case.summary,
+                 "risk_level": case.risk_level, "messages": [i.message.id for i in request.messages],
+                 "reasons": request.reasons, **({"received_at": milestones["received"]} if milestones else {})}
+        self._record(s, case, actor, "create", {}, after, None, now)
+        self._schedule_alerts(case, now)
+        s.flush()
+        return case
+
+    @staticmethod
+    def _attach(s: Session, case: CaseRow, messages: list[CaseMessage]) -> None:
+        for item in messages:
+            m = item.message
+            s.add(CaseMessageRow(
+                case_id=case.id, message_id=m.id, channel=m.channel.value, author=m.author.value,
+                sent_at=m.timestamp, text=m.text, score=item.score.to_output() if item.score else None,
+            ))
+
+    # --- stream intake ----------------------------------------------------------------------------
+
+    def intake(self, flag: Flag, summary: str | None = None, attempts: int = 4) -> Intake:
+        """File a flag from the stream: the conversation's open case gains the flag's new messages (one
+        `flag` event), or a new case opens. Idempotent on message id, so a redelivered flag changes
+        nothing; two workers racing on one conversation collide on its key and the loser retries."""
+        key = flag.conversation_id or flag.customer_id or flag.messages[0].id
+        for attempt in range(attempts):
+            try:
+                with self._sessions.begin() as s:
+                    return self._intake(s, key, flag, summary)
+            except (IntegrityError, StaleDataError, OperationalError) as exc:
+                if attempt == attempts - 1 or (isinstance(exc, OperationalError) and "locked" not in str(exc).lower()):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _intake(self, s: Session, key: str, flag: Flag, summary: str | None) -> Intake:
+        now = self._clock()
+        link = s.get(ConversationCaseRow, key)
+        case = s.get(CaseRow, link.case_id) if link else None
+        complaint = flag.risk_level is RiskLevel.complaint
+        if case is None or case.stage == Stage.closed.value:
+            request = CaseCreate.from_flag(flag, summary or _summary_of(flag))
+            if complaint:
+                request = request.model_copy(update={"stage": Stage.received})
+            case = self._insert_case(s, SYSTEM, request, now)
+            if link:
+                link.case_id = case.id
+            else:
+                s.add(ConversationCaseRow(conversation_key=key, case_id=case.id))
             s.flush()
-            for item in request.messages:
-                m = item.message
-                s.add(CaseMessageRow(
-                    case_id=case.id, message_id=m.id, channel=m.channel.value, author=m.author.value,
-                    sent_at=m.timestamp, text=m.text, score=item.score.to_output() if item.score else None,
-                ))
-            after = {"stage": case.stage, "profile": profile, "channel": case.channel, "summary": case.summary,
-                     "risk_level": case.risk_level, "messages": [i.message.id for i in request.messages],
-                     "reasons": request.reasons, **({"received_at": milestones["received"]} if milestones else {})}
-            self._record(s, case, actor, "create", {}, after, None, now)
-            self._schedule_alerts(case, now)
-            s.flush()
-            return self._view(s, case, now)
+            return Intake(case_id=case.id, created=True, added=[m.id for m in flag.messages],
+                          stage=Stage(case.stage))
+        held = set(s.scalars(select(CaseMessageRow.message_id).where(
+            CaseMessageRow.case_id == case.id, CaseMessageRow.message_id.in_([m.id for m in flag.messages]))))
+        scores = {sc.id: sc for sc in flag.scores}
+        new = [CaseMessage(message=m, score=scores.get(m.id)) for m in flag.messages if m.id not in held]
+        if not new:
+            return Intake(case_id=case.id, created=False, added=[], stage=Stage(case.stage))
+        self._attach(s, case, new)
+        before = {"stage": case.stage, "risk_level": case.risk_level}
+        after: dict[str, Any] = {"messages": [i.message.id for i in new],
+                                 "reasons": [r.model_dump(mode="json") for r in flag.reasons]}
+        if case.risk_level is None or RiskLevel(case.risk_level).rank < flag.risk_level.rank:
+            case.risk_level = after["risk_level"] = flag.risk_level.value
+        case.flag_reasons = (case.flag_reasons + after["reasons"])[-MAX_FLAG_REASONS:]
+        if case.stage == Stage.prevented.value:  # dissatisfied again after it was settled: back to the queue
+            case.stage = after["stage"] = Stage.flagged.value
+            after["reopened"] = True
+        if complaint and case.stage == Stage.flagged.value:  # the early warning became a complaint: clocks start
+            case.stage = after["stage"] = Stage.received.value
+            case.milestones = {**case.milestones, Milestone.received.value: now.isoformat()}
+            after["received_at"] = now.isoformat()
+        self._record(s, case, SYSTEM, "flag", before, after, None, now)
+        self._schedule_alerts(case, now)
+        s.flush()
+        return Intake(case_id=case.id, created=False, added=after["messages"], stage=Stage(case.stage))
 
     # --- changing ---------------------------------------------------------------------------------
 

@@ -147,6 +147,16 @@ class CaseMessageRow(Base):
     score: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
 
+class ConversationCaseRow(Base):
+    """The one case a conversation's flags go to: the key that makes stream intake idempotent and
+    race-free (two workers creating a case for the same conversation collide on this primary key)."""
+
+    __tablename__ = "conversation_cases"
+
+    conversation_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+
+
 class CommunicationRow(Base):
     """Contact with the customer, so "kept informed" is visible and measurable (NOS)."""
 

@@ -57,22 +57,37 @@ class ConversationState:
     first_complaint_id: str | None = None
     pending_reply: bool = False  # an agent reply whose effect the next customer turn will show
     dissatisfaction_before_reply: float = 0.0
+    last_from_agent: bool = False
+    last_agent_id: str | None = None
+    agent_trouble: float = 0.0  # the turn model's logit for the last agent reply (0 before any)
+    agent_trouble_peak: float = 0.0
+    customer_trouble: float = 0.0  # the turn model's logit for the last customer turn
+    announced: int = 0  # the highest risk rank already announced to the queues (0: none)
     recent: deque[CustomerTurn] = field(default_factory=lambda: deque(maxlen=WINDOW))
 
-    def update(self, message: Message, score: MessageScore | None) -> None:
+    def update(self, message: Message, score: MessageScore | None, trouble: float | None = None) -> None:
         """Fold one message in. Agent messages need no score; a customer message without one is counted
-        (it is unanswered all the same) but moves no level."""
+        (it is unanswered all the same) but moves no level. `trouble` is the turn model's logit, if any."""
         at = message.timestamp.timestamp() if message.timestamp else self.updated_at
         if not self.opened_at:
             self.opened_at = at
-        if message.author is Author.agent:
-            self._agent(at)
+        agent = message.author is Author.agent
+        if trouble is not None:
+            if agent:
+                self.agent_trouble = trouble
+                self.agent_trouble_peak = trouble if not self.agent_turns else max(self.agent_trouble_peak, trouble)
+            else:
+                self.customer_trouble = trouble
+        if agent:
+            self._agent(message.id, at)
         else:
             self._customer(message, score, at)
+        self.last_from_agent = agent
         self.updated_at = max(self.updated_at, at)
 
-    def _agent(self, at: float) -> None:
+    def _agent(self, message_id: str, at: float) -> None:
         self.agent_turns += 1
+        self.last_agent_id = message_id
         if self.unanswered:
             self.pending_reply = True
             self.dissatisfaction_before_reply = self.recent[-1].dissatisfaction if self.recent else 0.0

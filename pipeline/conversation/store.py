@@ -33,7 +33,7 @@ class ConversationStore:
     def get(self, conversation_id: str) -> ConversationState | None:
         return self._open.get(conversation_id)
 
-    def update(self, message: Message, score: MessageScore | None) -> ConversationState:
+    def update(self, message: Message, score: MessageScore | None, trouble: float | None = None) -> ConversationState:
         """Fold a message into its conversation (a new one if it has none open) and expire the idle."""
         key = message.conversation_id or message.customer_id or message.id
         state = self._open.get(key)
@@ -41,7 +41,7 @@ class ConversationStore:
             state = self._open[key] = ConversationState(key)
         else:
             self._open.move_to_end(key)
-        state.update(message, score)
+        state.update(message, score, trouble)
         self.now = max(self.now, state.updated_at)
         self.expire()
         return state

@@ -1,0 +1,88 @@
+"""Stream intake: flags become cases idempotently, one case per conversation, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pipeline.cases.authority import Role
+from pipeline.cases.contracts import TransitionRequest
+from pipeline.cases.lifecycle import Stage
+from pipeline.cases.service import CaseService
+from pipeline.schema import Channel, Flag, FlagReason, Message, MessageScore, RiskLevel, Severity
+from tests.cases.helpers import users
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def flag(*ids: str, level: RiskLevel = RiskLevel.elevated, conversation: str = "thread-1") -> Flag:
+    messages = [Message(id=i, text=f"message {i}: still waiting for my refund", channel=Channel.social,
+                        conversation_id=conversation, customer_id="c-1", timestamp=T0 + timedelta(minutes=n))
+                for n, i in enumerate(ids)]
+    scores = [MessageScore(id=i, complaint_probability=0.4, is_complaint=level is RiskLevel.complaint, threshold=0.5,
+                           severity=Severity.disapproval, severity_probabilities={}, dissatisfaction=0.6,
+                           model_version="fast-test") for i in ids]
+    return Flag(conversation_id=conversation, customer_id="c-1", channel=Channel.social, risk_level=level,
+                probability=0.4, messages=messages, scores=scores, queue="social-care",
+                reasons=[FlagReason(signal="level", detail="dissatisfaction running at 0.60", message_id=ids[-1])])
+
+
+def test_a_redelivered_flag_changes_nothing(case_service):
+    first = case_service.intake(flag("m1"))
+    again = case_service.intake(flag("m1"))
+    assert first.created and first.added == ["m1"] and first.stage is Stage.flagged
+    assert again.case_id == first.case_id and not again.created and again.added == []
+    assert [e.action for e in case_service.events(first.case_id)] == ["create"]
+
+
+def test_new_messages_join_the_conversations_case_once(case_service):
+    case_id = case_service.intake(flag("m1")).case_id
+    later = case_service.intake(flag("m1", "m2", level=RiskLevel.high))
+    assert later.case_id == case_id and later.added == ["m2"]
+    case = case_service.get_case(case_id)
+    assert [m.message_id for m in case.messages] == ["m1", "m2"] and case.risk_level == "high"
+    events = case_service.events(case_id)
+    assert [e.action for e in events] == ["create", "flag"] and events[1].after["messages"] == ["m2"]
+    assert case_service.intake(flag("m3", level=RiskLevel.elevated)).case_id == case_id
+    assert case_service.get_case(case_id).risk_level == "high", "a calmer flag does not lower the level"
+    assert case_service.verify(case_id).intact
+
+
+def test_a_complaint_starts_the_regulatory_clock(case_service):
+    case_id = case_service.intake(flag("m1")).case_id
+    result = case_service.intake(flag("m2", level=RiskLevel.complaint))
+    assert result.stage is Stage.received
+    case = case_service.get_case(case_id)
+    assert case.stage is Stage.received and "received" in case.milestones
+    direct = case_service.intake(flag("x1", level=RiskLevel.complaint, conversation="thread-2"))
+    assert direct.created and direct.stage is Stage.received
+
+
+def test_a_settled_case_is_reopened_by_new_dissatisfaction(case_service):
+    agent = users(case_service)[Role.agent]
+    case_id = case_service.intake(flag("m1")).case_id
+    case_service.transition(agent, case_id, TransitionRequest(action="prevent", note="apologised, refund sent"))
+    result = case_service.intake(flag("m2"))
+    assert result.case_id == case_id and result.stage is Stage.flagged
+    assert case_service.events(case_id)[-1].after["reopened"] is True
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_racing_workers_open_one_case_per_conversation(database_url, settings):
+    service = CaseService.from_settings(settings, url=database_url)
+    try:
+        def deliver(n: int):
+            return service.intake(flag("m1", "m2", conversation=f"race-{n % 3}"))
+
+        with ThreadPoolExecutor(12) as pool:
+            results = list(pool.map(deliver, range(36)))
+        for conversation in range(3):
+            cases = {r.case_id for n, r in enumerate(results) if n % 3 == conversation}
+            assert len(cases) == 1
+            (case_id,) = cases
+            assert [e.action for e in service.events(case_id)] == ["create"]
+            assert sum(r.created for n, r in enumerate(results) if n % 3 == conversation) == 1
+    finally:
+        service.engine.dispose()
