@@ -12,7 +12,7 @@ install: $(PY)
 	$(PY) -m pip install --quiet -e ".[dev]"
 
 demo: install
-	$(VENV)/bin/earlywarn demo
+	$(VENV)/bin/earlywarn demo --serve
 
 test: install
 	$(PY) -m pytest

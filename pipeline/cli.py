@@ -53,8 +53,10 @@ def _scorer_name(value: str) -> Any:
         raise UnknownModelError(value, [n.value for n in ScorerName]) from None
 
 
-ModelOption = Annotated[str, typer.Option("--model", "-m", help="which scorer: fast, deep or cascade")]
+ModelOption = Annotated[str, typer.Option("--model", "-m", help="which model: fast, deep or cascade (train and "
+                                         "evaluate also take early-warning and topic)")]
 EARLY_WARNING = "early-warning"
+TOPIC = "topic"  # the routing topic model, trained on BANKING77
 TASKS = ("messages", EARLY_WARNING, "lead-time")
 TweetsOption = Annotated[Path | None, typer.Option(
     help="prepared complaint tweets (`earlywarn prepare`); default: read and join them from the data directory")]
@@ -85,8 +87,9 @@ def train(
     track: TrackOption = True,
     export: Annotated[bool, typer.Option(help="deep: also build the served int8 ONNX artefact")] = True,
 ) -> None:
-    """Train a model and save it under the models directory: a message scorer on the complaint tweets, or
-    the conversation forecaster (`--model early-warning`) on the USS dialogues."""
+    """Train a model and save it under the models directory: a message scorer on the complaint tweets, the
+    conversation forecaster (`--model early-warning`) on the USS dialogues, or the routing topic model
+    (`--model topic`) on BANKING77."""
     from pipeline.scoring.registry import ScorerName
 
     settings = get_settings()
@@ -94,6 +97,11 @@ def train(
         from pipeline.commands import early_warning
 
         print_json(early_warning.train(settings, folds=10, track=track))
+        return
+    if model == TOPIC:
+        from pipeline.training.topic import train_topic
+
+        print_json(train_topic(settings, track=track))
         return
     name = _scorer_name(model)
     frame = _complaint_tweets(tweets)
@@ -158,6 +166,11 @@ def evaluate(
         from pipeline.commands import early_warning
 
         _write_json(early_warning.evaluate(settings, task, folds, limit, track), output)
+        return
+    if model == TOPIC:
+        from pipeline.training.topic import evaluate_topic
+
+        _write_json(evaluate_topic(settings, track=track), output)
         return
     name = _scorer_name(model)
     frame = _complaint_tweets(tweets)
@@ -277,6 +290,23 @@ def bench_conversation_command(
     print_json(bench_conversation(get_settings(), conversations=conversations, rounds=rounds, repeats=repeats))
 
 
+@bench_app.command("stream")
+def bench_stream_command(
+    model: Annotated[str | None, typer.Option("--model", "-m", help="fast, deep or cascade; default: the most "
+                                              "accurate one trained")] = None,
+    messages: Annotated[int, typer.Option(help="real thread messages drained for the sustained rate")] = 20_000,
+    rate: Annotated[float, typer.Option(help="offered messages/s for the latency run")] = 200.0,
+    seconds: Annotated[float, typer.Option(help="length of the latency run")] = 30.0,
+    database_url: Annotated[str | None, typer.Option(help="PostgreSQL server for the Redis → PostgreSQL path "
+                                                     "(a throwaway database is made there); empty skips it")] =
+    "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+) -> None:
+    """Sustained messages/s and ingest-to-flag latency: file → SQLite and Redis → PostgreSQL."""
+    from pipeline.benchmarks.stream import bench_stream
+
+    print_json(bench_stream(get_settings(), _best_scorer(model), messages, rate, seconds, database_url or None))
+
+
 @bench_app.command("cases")
 def bench_cases_command(
     database_url: Annotated[str | None, typer.Option(help="the server to test; a throwaway store is made there "
@@ -320,39 +350,27 @@ def bench_security_command(
 @app.command()
 def demo(
     sample: Annotated[Path, typer.Option(help="hand-written sample to score")] = Path("data/sample/messages.jsonl"),
-    real: Annotated[int, typer.Option(help="also score this many real customer tweets")] = 300,
+    replay: Annotated[int, typer.Option(help="real Twitter thread messages replayed through the whole pipeline")] = 3000,
     model: Annotated[str | None, typer.Option("--model", "-m", help="fast, deep or cascade; default: the most "
                                               "accurate one trained (cascade, then deep, then fast)")] = None,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="then serve the case API on the demo's "
+                                              "store")] = False,
 ) -> None:
-    """Train the fast model if needed, then score the sample and real customer tweets and show what
-    would be flagged, with the cues behind each flag."""
-    from pipeline.datasets.twitter_threads import load_twcs_tweets
-    from pipeline.ingest.files import read_messages
-    from pipeline.schema import Message
-    from pipeline.scoring.registry import available_scorers, load_scorer
+    """The main job on the embedded defaults (SQLite, in-process stream): train what is missing, score the
+    hand-written sample, replay real Twitter threads through the pipeline into the case tracker, show the
+    cases it opened, and optionally serve them."""
+    from pipeline.commands.demo import ensure_models, show_cases, show_sample
+    from pipeline.commands.stream import run_stream
 
     settings = get_settings()
-    if model is None and not available_scorers(settings):
-        err.print("No model yet: training the fast model on the complaint tweets (about a minute).")
-        train(model="fast", tweets=None, track=True, export=True)
+    ensure_models(settings, model)
     name = _best_scorer(model)
-    scorer = load_scorer(name, settings)
-    messages = [m for _, m in read_messages(sample) if isinstance(m, Message)] if sample.exists() else []
-    tweets = [t for t in load_twcs_tweets(settings.data_dir) if t.inbound][:real]
-    messages += [Message(id=f"twcs-{t.tweet_id}", text=t.text, timestamp=t.created_at) for t in tweets]
-    results = scorer.score(messages)
-    flagged = sorted((r for r in results if r.is_complaint), key=lambda r: -r.dissatisfaction)
-    table = Table(title=f"{len(flagged)} of {len(results)} messages flagged as complaints (model {scorer.version})")
-    for column in ("id", "message (redacted)", "P(complaint)", "severity", "dissatisfaction", "cues"):
-        table.add_column(column, overflow="fold")
-    texts = {m.id: m.text for m in messages}
-    for r in flagged[:25]:
-        cues = ", ".join(sorted({c.label.value for c in r.cues}))
-        snippet = redact(texts[r.id])[:90]
-        table.add_row(r.id, snippet, f"{r.complaint_probability:.2f}", r.severity.name, f"{r.dissatisfaction:.2f}", cues)
-    from rich.console import Console
-
-    Console().print(table)
+    show_sample(settings, name, sample)
+    summary = run_stream(settings, "replay", name, max_batch=256, max_wait_ms=50, limit=replay)
+    print_json(summary)
+    show_cases(settings)
+    if serve_after:
+        serve()
 
 
 def _best_scorer(model: str | None) -> Any:

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
                                            "this long is closed and its state dropped")
     stream_state_path: Path | None = Field(default=None, description="where a stream worker snapshots its "
                                            "conversation states (JSONL); empty: models_dir/stream-state.jsonl")
+    routing_rules: Path | None = Field(default=None, description="routing rules (YAML); the shipped ones if empty")
+    routing_flag_from: str | None = Field(default=None, description="lowest risk level flagged (low, elevated, "
+                                          "high, complaint); the rules file's own flag_from if empty")
     flags_stream: str = Field(default="earlywarn:flags", description="Redis Stream the flags are published on "
                               "for contact-centre queues; empty turns it off")
     webhook_url: str = Field(default="", description="outbound webhook for flags; empty turns it off")

@@ -87,11 +87,19 @@ def test_train_then_evaluate_log_to_mlflow(env, monkeypatch):
     assert "metrics.complaint_macro_f1" in runs.columns
 
 
-def test_demo_shows_the_flagged_messages_with_their_cues(env):
-    result = runner.invoke(app, ["demo", "--real", "40"], env={"COLUMNS": "200"})
+def test_demo_replays_real_threads_into_the_tracker(env, uss_forecaster, models_dir, monkeypatch):
+    from pipeline.conversation.forecast import artefact_dir
+
+    uss_forecaster.save(artefact_dir(get_settings()))
+    monkeypatch.setenv("EARLYWARN_DATABASE_URL", f"sqlite:///{env / 'demo.db'}")
+    monkeypatch.setenv("EARLYWARN_STREAM_STATE_PATH", str(env / "state.jsonl"))
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["demo", "--replay", "300", "--model", "fast"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.stderr
-    assert "flagged as complaints" in result.stdout
-    assert "escalation_demand" in result.stdout  # the sample's "I want to speak to a manager"
+    summary = json.loads(result.stdout)
+    assert summary["received"] == 300 and summary["cases_opened"] > 0
+    assert "escalation_demand" in result.stderr  # the sample's "I want to speak to a manager"
+    assert f"{summary['cases_opened']} cases in" in result.stderr
 
 
 def test_prepare_writes_the_joined_tweets_that_training_reads(env):

@@ -103,6 +103,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _key(flag: Flag) -> str:
+    """The conversation a flag belongs to, as the conversation store keys it."""
+    return flag.conversation_id or flag.customer_id or flag.messages[0].id
+
+
 def _summary_of(flag: Flag) -> str:
     return f"{flag.risk_level.value} risk on {flag.channel.value}, routed to {flag.queue}"
 
@@ -261,6 +266,15 @@ class CaseService:
             return self._view(s, case, now)
 
     def _insert_case(self, s: Session, actor: Actor, request: CaseCreate, now: datetime) -> CaseRow:
+        case = self._case_row(actor, request, now)
+        s.add(case)
+        s.flush()
+        self._open_case(s, case, actor, request, now)
+        s.flush()
+        return case
+
+    def _case_row(self, actor: Actor, request: CaseCreate, now: datetime) -> CaseRow:
+        """A new case, not yet written (so a batch of them is one INSERT)."""
         profile = request.profile or self.default_profile
         if profile not in self.profiles:
             raise CaseInputError("profile", f"unknown regulatory profile '{profile}'",
@@ -268,7 +282,7 @@ class CaseService:
         milestones = {}
         if request.stage is Stage.received:
             milestones[Milestone.received.value] = (request.received_at or now).isoformat()
-        case = CaseRow(
+        return CaseRow(
             version=1, stage=request.stage.value, profile=profile, channel=request.channel.value,
             customer_id=request.customer_id, conversation_id=request.conversation_id, summary=request.summary,
             risk_level=request.risk_level, flag_reasons=request.reasons, assigned_role=Role.agent.value,
@@ -276,16 +290,16 @@ class CaseService:
             liability_admitted=False, redress_paid=Decimal("0"), milestones=milestones, pauses=[], alerts=[],
             head_hash=GENESIS, event_count=0, created_at=now, updated_at=now,
         )
-        s.add(case)
-        s.flush()
+
+    def _open_case(self, s: Session, case: CaseRow, actor: Actor, request: CaseCreate, now: datetime) -> None:
+        """A written case's messages and its `create` event."""
         self._attach(s, case, request.messages)
-        after = {"stage": case.stage, "profile": profile, "channel": case.channel, "summary": case.summary,
+        after = {"stage": case.stage, "profile": case.profile, "channel": case.channel, "summary": case.summary,
                  "risk_level": case.risk_level, "messages": [i.message.id for i in request.messages],
-                 "reasons": request.reasons, **({"received_at": milestones["received"]} if milestones else {})}
+                 "reasons": request.reasons,
+                 **({"received_at": case.milestones["received"]} if "received" in case.milestones else {})}
         self._record(s, case, actor, "create", {}, after, None, now)
         self._schedule_alerts(case, now)
-        s.flush()
-        return case
 
     @staticmethod
     def _attach(s: Session, case: CaseRow, messages: list[CaseMessage]) -> None:
@@ -302,7 +316,7 @@ class CaseService:
         """File a flag from the stream: the conversation's open case gains the flag's new messages (one
         `flag` event), or a new case opens. Idempotent on message id, so a redelivered flag changes
         nothing; two workers racing on one conversation collide on its key and the loser retries."""
-        key = flag.conversation_id or flag.customer_id or flag.messages[0].id
+        key = _key(flag)
         for attempt in range(attempts):
             try:
                 with self._sessions.begin() as s:
@@ -312,16 +326,68 @@ class CaseService:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def intake_many(self, flags: list[Flag]) -> list[Intake]:
+        """File a batch of flags, one per conversation, in one transaction and a handful of statements
+        (the cases, links and message ids read up front; new cases inserted together): a stream batch
+        costs one commit, not one per conversation. If a racing worker collides on any of them, the
+        batch is rolled back and filed flag by flag, which intake's idempotence makes safe."""
+        keys = [_key(f) for f in flags]
+        if len(set(keys)) == len(keys):
+            try:
+                with self._sessions.begin() as s:
+                    return self._intake_batch(s, flags, keys)
+            except (IntegrityError, StaleDataError, OperationalError) as exc:
+                if isinstance(exc, OperationalError) and "locked" not in str(exc).lower():
+                    raise
+        return [self.intake(f) for f in flags]
+
+    def _intake_batch(self, s: Session, flags: list[Flag], keys: list[str]) -> list[Intake]:
+        now = self._clock()
+        links = {row.conversation_key: row for row in
+                 s.scalars(select(ConversationCaseRow).where(ConversationCaseRow.conversation_key.in_(keys)))}
+        case_ids = [link.case_id for link in links.values()]
+        cases = {c.id: c for c in s.scalars(select(CaseRow).where(CaseRow.id.in_(case_ids)))} if case_ids else {}
+        ids = [m.id for f in flags for m in f.messages]
+        held = set(s.execute(select(CaseMessageRow.case_id, CaseMessageRow.message_id).where(
+            CaseMessageRow.case_id.in_(case_ids), CaseMessageRow.message_id.in_(ids))).all()) if case_ids else set()
+        opening: dict[int, tuple[CaseRow, CaseCreate]] = {}
+        for n, (flag, key) in enumerate(zip(flags, keys, strict=True)):
+            link = links.get(key)
+            case = cases.get(link.case_id) if link else None
+            if case is None or case.stage == Stage.closed.value:
+                request = self._opening_request(flag, None)
+                opening[n] = (self._case_row(SYSTEM, request, now), request)
+        s.add_all([case for case, _ in opening.values()])
+        s.flush()  # one INSERT for every new case, ids back
+        results = []
+        for n, (flag, key) in enumerate(zip(flags, keys, strict=True)):
+            if n in opening:
+                case, request = opening[n]
+                self._open_case(s, case, SYSTEM, request, now)
+                if key in links:
+                    links[key].case_id = case.id
+                else:
+                    s.add(ConversationCaseRow(conversation_key=key, case_id=case.id))
+                results.append(Intake(case_id=case.id, created=True, added=[m.id for m in flag.messages],
+                                      stage=Stage(case.stage)))
+                continue
+            case = cases[links[key].case_id]
+            results.append(self._extend(s, case, flag, {m for c, m in held if c == case.id}, now))
+        s.flush()
+        return results
+
+    def _opening_request(self, flag: Flag, summary: str | None) -> CaseCreate:
+        request = CaseCreate.from_flag(flag, summary or _summary_of(flag))
+        if flag.risk_level is RiskLevel.complaint:  # a complaint from its first message: the clocks start now
+            request = request.model_copy(update={"stage": Stage.received})
+        return request
+
     def _intake(self, s: Session, key: str, flag: Flag, summary: str | None) -> Intake:
         now = self._clock()
         link = s.get(ConversationCaseRow, key)
         case = s.get(CaseRow, link.case_id) if link else None
-        complaint = flag.risk_level is RiskLevel.complaint
         if case is None or case.stage == Stage.closed.value:
-            request = CaseCreate.from_flag(flag, summary or _summary_of(flag))
-            if complaint:
-                request = request.model_copy(update={"stage": Stage.received})
-            case = self._insert_case(s, SYSTEM, request, now)
+            case = self._insert_case(s, SYSTEM, self._opening_request(flag, summary), now)
             if link:
                 link.case_id = case.id
             else:
@@ -331,6 +397,12 @@ class CaseService:
                           stage=Stage(case.stage))
         held = set(s.scalars(select(CaseMessageRow.message_id).where(
             CaseMessageRow.case_id == case.id, CaseMessageRow.message_id.in_([m.id for m in flag.messages]))))
+        result = self._extend(s, case, flag, held, now)
+        s.flush()
+        return result
+
+    def _extend(self, s: Session, case: CaseRow, flag: Flag, held: set[str], now: datetime) -> Intake:
+        """The flag's messages the case does not hold yet, added with one `flag` event (none if all held)."""
         scores = {sc.id: sc for sc in flag.scores}
         new = [CaseMessage(message=m, score=scores.get(m.id)) for m in flag.messages if m.id not in held]
         if not new:
@@ -345,13 +417,12 @@ class CaseService:
         if case.stage == Stage.prevented.value:  # dissatisfied again after it was settled: back to the queue
             case.stage = after["stage"] = Stage.flagged.value
             after["reopened"] = True
-        if complaint and case.stage == Stage.flagged.value:  # the early warning became a complaint: clocks start
-            case.stage = after["stage"] = Stage.received.value
+        if flag.risk_level is RiskLevel.complaint and case.stage == Stage.flagged.value:
+            case.stage = after["stage"] = Stage.received.value  # the early warning became a complaint
             case.milestones = {**case.milestones, Milestone.received.value: now.isoformat()}
             after["received_at"] = now.isoformat()
         self._record(s, case, SYSTEM, "flag", before, after, None, now)
         self._schedule_alerts(case, now)
-        s.flush()
         return Intake(case_id=case.id, created=False, added=after["messages"], stage=Stage(case.stage))
 
     # --- changing ---------------------------------------------------------------------------------

@@ -61,6 +61,7 @@ class Reason(str, Enum):
     duplicate_id = "duplicate_id"
     unsupported_language = "unsupported_language"
     unreadable_record = "unreadable_record"
+    webhook_failed = "webhook_failed"  # a flag the outbound webhook would not take: kept to re-send
     validator_fault = "validator_fault"  # a bug here, not in the record: the record is kept for replay
 
 

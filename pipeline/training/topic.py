@@ -15,7 +15,7 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from pipeline.config import Settings
 from pipeline.datasets.banking77 import load_banking77
-from pipeline.signals.topic import TopicModel, coarse_topic, load_topic_model, topic_artefact_dir
+from pipeline.signals.topic import TopicModel, coarse_topic, load_topic_model, topic_dir
 from pipeline.training.tracking import log_folder, log_json, tracked_run
 
 
@@ -25,8 +25,8 @@ def train_topic(settings: Settings, train: pd.DataFrame | None = None, track: bo
     started = time.perf_counter()
     train = load_banking77("train", settings.data_dir) if train is None else train
     model = TopicModel(random_state=settings.seed).fit(train["text"].tolist(), train["category"].tolist())
-    folder = model.save(topic_artefact_dir(settings))
-    meta = model._fitted()
+    folder = model.save(topic_dir(settings))
+    meta = model.trained
     summary: dict[str, object] = {
         "model": "topic",
         "model_version": meta.version,
@@ -57,7 +57,7 @@ def evaluate_topic(settings: Settings, test: pd.DataFrame | None = None, model: 
     started = time.perf_counter()
     predictions = model.predict(texts, min_confidence=0.0)
     seconds = time.perf_counter() - started
-    bar = model._fitted().min_confidence
+    bar = model.trained.min_confidence
     topics = [coarse_topic(i, model.coarse) for i in intents]
     result: dict[str, object] = {
         "model": "topic",

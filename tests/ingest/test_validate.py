@@ -87,8 +87,9 @@ def test_every_rejection_names_its_reason_field_and_fix(payload, reason, field, 
 
 
 def test_every_reason_but_the_internal_ones_is_exercised():
+    """webhook_failed is the outbound webhook's (tests/stream/test_webhook.py), not the validator's."""
     covered = {case[1] for case in CASES} | {Reason.duplicate_id}
-    assert set(Reason) - covered == {Reason.unreadable_record, Reason.validator_fault}
+    assert set(Reason) - covered == {Reason.unreadable_record, Reason.validator_fault, Reason.webhook_failed}
 
 
 def test_a_duplicate_id_is_refused_within_the_window_and_accepted_after_it():

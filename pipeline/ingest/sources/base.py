@@ -22,12 +22,15 @@ class Envelope:
 
     `default_id` is the id a record without one should get (file and line), None where an id is
     required. Pass all three on: `validator.validate(e.payload, source=e.source, default_id=e.default_id)`.
+    `ingested_at` is when the record entered the system (epoch seconds), where the source knows it
+    better than the moment it was read (a Redis entry's own time); latency is measured from it.
     """
 
     payload: Payload
     delivery_id: str
     source: str
     default_id: str | None = None
+    ingested_at: float | None = None
 
 
 @runtime_checkable

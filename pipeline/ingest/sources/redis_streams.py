@@ -190,7 +190,9 @@ class RedisStreamSource:
         else:
             payload = {_text(k): v.decode("utf-8", "surrogateescape") if isinstance(v, bytes) else v
                        for k, v in fields.items()}
-        return Envelope(payload, _text(entry_id), self.name)
+        entry = _text(entry_id)
+        millis = entry.partition("-")[0]  # Redis stamps each entry with the millisecond it was added
+        return Envelope(payload, entry, self.name, ingested_at=int(millis) / 1000 if millis.isdigit() else None)
 
 
 class RedisStreamProducer:

@@ -1,0 +1,1 @@
+"""The running pipeline: sources in, flags on cases and to queues out, nothing lost."""

@@ -1,0 +1,208 @@
+"""The stream: from a source's batches to flags on cases, losing nothing.
+
+One loop, pull-based: read a micro-batch (bounded by size and by wait), validate it (rejections go
+to the dead-letter store), score the customer messages, fold every message into its conversation's
+state, assess the risk, route what reached the flag level, file it on the conversation's case,
+publish the flags whose level rose, and only then acknowledge the batch to the source. A crash
+anywhere before the acknowledgement means redelivery, and every write downstream is idempotent
+on message id, so redelivery duplicates nothing. Reading only after writing is the backpressure:
+a slow sink slows the reads, and the backlog waits at the source (Redis keeps it).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from pipeline.cases.contracts import Intake
+from pipeline.conversation.forecast import Forecaster
+from pipeline.conversation.store import ConversationStore
+from pipeline.ingest.deadletter import DeadLetterStore
+from pipeline.ingest.sources.base import Envelope, Source
+from pipeline.ingest.validate import Rejection, Validator
+from pipeline.routing.rules import Route, RoutingInput, RoutingRules
+from pipeline.schema import Author, ConversationRisk, Flag, Message, MessageScore, RiskLevel
+from pipeline.scoring.base import Scorer
+from pipeline.stream.counters import StreamCounters
+
+log = logging.getLogger(__name__)
+
+
+class CaseIntake(Protocol):
+    def intake_many(self, flags: list[Flag]) -> list[Intake]: ...
+
+
+class FlagPublisher(Protocol):
+    """Where announced flags go besides the case (a Redis Stream for queues, a webhook)."""
+
+    def publish(self, batch: list[tuple[str, Flag]]) -> object: ...
+
+
+class TopicTagger(Protocol):
+    def topics(self, texts: Sequence[str]) -> list[str | None]: ...
+
+
+@dataclass
+class Stages:
+    """Everything the stream composes; the factory in `pipeline.stream.assemble` builds it from settings."""
+
+    validator: Validator
+    dead_letters: DeadLetterStore
+    scorer: Scorer
+    conversations: ConversationStore
+    forecaster: Forecaster
+    router: RoutingRules
+    cases: CaseIntake
+    publishers: list[FlagPublisher] = field(default_factory=list)
+    topics: TopicTagger | None = None
+
+
+def micro_batches(source: Source, max_batch: int, max_wait_s: float) -> Iterator[list[Envelope]]:
+    """The source's batches joined up to `max_batch`, held no longer than `max_wait_s` after the first
+    envelope arrived; a live source's empty batch (nothing within its wait) flushes what is held."""
+    held: list[Envelope] = []
+    first = 0.0
+    for batch in source.batches(max_batch):
+        if batch and not held:
+            first = time.monotonic()
+        held.extend(batch)
+        if held and (not batch or len(held) >= max_batch or time.monotonic() - first >= max_wait_s):
+            yield held
+            held = []
+        elif not batch:
+            yield []  # let the caller refresh its counters while the source is quiet
+    if held:
+        yield held
+
+
+@dataclass
+class Prepared:
+    """A batch decided in memory (validated, scored, folded into state, routed), not yet written."""
+
+    delivery_ids: list[str]
+    received: int
+    accepted: int
+    rejections: list[Rejection]
+    flags: list[Flag]
+    announce: list[tuple[str, Flag]]
+    arrived: dict[str, float]
+
+
+class StreamRunner:
+    """Deciding a batch (CPU) overlaps writing the previous one (mostly waiting on the database), with
+    at most one batch in flight, so writes and acknowledgements keep their order."""
+
+    def __init__(self, stages: Stages, counters: StreamCounters | None = None) -> None:
+        self.stages = stages
+        self.counters = counters or StreamCounters()
+
+    def run(self, source: Source, max_batch: int = 256, max_wait_s: float = 0.05,
+            on_batch: Callable[[StreamCounters], None] | None = None) -> StreamCounters:
+        with ThreadPoolExecutor(1, thread_name_prefix="earlywarn-writer") as writer:
+            in_flight: Future[None] | None = None
+            for batch in micro_batches(source, max_batch, max_wait_s):
+                prepared = self.prepare(batch) if batch else None
+                if in_flight is not None:
+                    in_flight.result()  # a failed write stops the stream here, unacknowledged
+                    in_flight = None
+                if prepared is not None:
+                    in_flight = writer.submit(self.commit, source, prepared)
+                lag = getattr(source, "lag", None)
+                if callable(lag):
+                    self.counters.lag = lag()
+                if on_batch:
+                    on_batch(self.counters)
+            if in_flight is not None:
+                in_flight.result()
+        return self.counters
+
+    def process(self, source: Source, batch: list[Envelope]) -> None:
+        """One micro-batch, end to end; acknowledged only once every write has landed."""
+        self.commit(source, self.prepare(batch))
+
+    def prepare(self, batch: list[Envelope]) -> Prepared:
+        s = self.stages
+        read_at = time.time()
+        messages: list[tuple[Message, float]] = []
+        rejections: list[Rejection] = []
+        for envelope in batch:
+            result = s.validator.validate(envelope.payload, source=envelope.source, default_id=envelope.default_id)
+            if isinstance(result, Rejection):
+                rejections.append(result)
+            else:
+                messages.append((result, envelope.ingested_at or read_at))
+        flags, announce, arrived = self._route(messages) if messages else ([], [], {})
+        return Prepared([e.delivery_id for e in batch], len(batch), len(messages), rejections, flags, announce,
+                        arrived)
+
+    def commit(self, source: Source, batch: Prepared) -> None:
+        s, c = self.stages, self.counters
+        if batch.rejections:
+            s.dead_letters.add_many(batch.rejections)
+        intakes = s.cases.intake_many(batch.flags) if batch.flags else []
+        failed_deliveries = 0
+        for publisher in s.publishers:
+            failed = publisher.publish(batch.announce)
+            if isinstance(failed, list) and failed:  # a webhook that gave up: keep the flags for replay
+                s.dead_letters.add_many([f.rejection() for f in failed])
+                failed_deliveries += len(failed)
+        source.ack(batch.delivery_ids)
+        now = time.time()
+        c.received += batch.received
+        c.accepted += batch.accepted
+        c.dead_lettered += len(batch.rejections) + failed_deliveries
+        c.cases_opened += sum(i.created for i in intakes)
+        c.cases_updated += sum(bool(i.added) and not i.created for i in intakes)
+        for flag in batch.flags:
+            c.flagged += len(flag.messages)
+            c.latencies.extend(now - batch.arrived[m.id] for m in flag.messages)
+        c.announced += len(batch.announce)
+        c.batches += 1
+
+    def _route(self, messages: list[tuple[Message, float]]) -> tuple[list[Flag], list[tuple[str, Flag]], dict[str, float]]:
+        s = self.stages
+        customer = [m for m, _ in messages if m.author is Author.customer]
+        scores = dict(zip((m.id for m in customer), s.scorer.score(customer), strict=True))
+        trouble = s.forecaster.trouble([m for m, _ in messages])
+        topics = dict(zip((m.id for m in customer), s.topics.topics([m.text for m in customer]), strict=True)) \
+            if s.topics and customer else {}
+        flags: dict[str, Flag] = {}  # one flag per conversation per batch: its messages in order
+        announce: list[tuple[str, Flag]] = []
+        arrived: dict[str, float] = {}
+        for (message, at), logit in zip(messages, trouble, strict=True):
+            score = scores.get(message.id)
+            state = s.conversations.update(message, score, logit)
+            risk = s.forecaster.assess(state)
+            route = s.router.route(RoutingInput(message=message, score=score, risk=risk, topic=topics.get(message.id)))
+            if route is None:
+                continue
+            flag = self._merge(flags.get(state.conversation_id), message, score, risk, route)
+            flags[state.conversation_id] = flag
+            arrived[message.id] = at
+            if risk.level.rank > state.announced:
+                state.announced = risk.level.rank
+                announce.append((message.id, flag))
+        return list(flags.values()), announce, arrived
+
+    @staticmethod
+    def _merge(flag: Flag | None, message: Message, score: MessageScore | None, risk: ConversationRisk,
+               route: Route) -> Flag:
+        if flag is not None and RiskLevel(flag.risk_level).rank > risk.level.rank:
+            route_fields = {"queue": flag.queue, "priority": flag.priority, "next_action": flag.next_action,
+                            "rule": flag.rule}
+            level, probability = flag.risk_level, flag.probability
+        else:
+            route_fields = {"queue": route.queue, "priority": route.priority, "next_action": route.next_action,
+                            "rule": route.rule}
+            level, probability = risk.level, risk.probability
+        previous_messages = flag.messages if flag else []
+        previous_scores = flag.scores if flag else []
+        reasons = (flag.reasons if flag else []) + list(route.reasons)
+        return Flag(conversation_id=message.conversation_id, customer_id=message.customer_id, channel=message.channel,
+                    risk_level=level, probability=probability, reasons=reasons[-20:],
+                    messages=[*previous_messages, message], scores=[*previous_scores, *([score] if score else [])],
+                    **route_fields)
