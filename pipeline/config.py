@@ -60,6 +60,11 @@ class Settings(BaseSettings):
                                      "with a worker before another worker takes it over")
 
     # the stream
+    ingest_transport: str = Field(default="inline", pattern="^(inline|redis|off)$", description="where `POST "
+                                  "/ingest` sends accepted messages: inline (a stream in the server process), "
+                                  "redis (the Redis Stream the workers read) or off")
+    ingest_queue_capacity: int = Field(default=10_000, ge=1, description="inline: messages that may wait for the "
+                                       "stream before the endpoint answers 503")
     conversation_idle_hours: float = Field(default=48.0, gt=0, description="a conversation with no message for "
                                            "this long is closed and its state dropped")
     stream_state_path: Path | None = Field(default=None, description="where a stream worker snapshots its "

@@ -118,6 +118,37 @@ def uss_forecaster(uss_corpus):
     return Forecaster(turns, readout.mean, readout.scale, readout.coef, readout.intercept, meta)
 
 
+# --- the stream's stages on a fresh SQLite store ------------------------------------------------------
+
+@pytest.fixture
+def stages(tmp_path: Path, settings, fast_scorer, uss_forecaster):
+    from pipeline.cases.service import CaseService
+    from pipeline.conversation.store import ConversationStore
+    from pipeline.ingest.deadletter import DeadLetterStore
+    from pipeline.ingest.validate import Validator
+    from pipeline.routing.rules import RoutingRules
+    from pipeline.stream.runner import Stages
+
+    url = f"sqlite:///{tmp_path / 'stream.db'}"
+    built = Stages(validator=Validator(), dead_letters=DeadLetterStore(url), scorer=fast_scorer,
+                   conversations=ConversationStore(), forecaster=uss_forecaster, router=RoutingRules.load(None),
+                   cases=CaseService.from_settings(settings, url=url))
+    yield built
+    built.cases.engine.dispose()
+    built.dead_letters.close()
+
+
+
+@pytest.fixture
+def stream_models(models_dir: Path, uss_forecaster) -> Path:
+    """The session's models directory with the forecaster beside the fast model, as a worker loads them."""
+    from pipeline.conversation.forecast import artefact_dir
+    from pipeline.config import Settings
+
+    uss_forecaster.save(artefact_dir(Settings(models_dir=models_dir)))
+    return models_dir
+
+
 # --- real databases -------------------------------------------------------------------------------
 # The case tracker's suites run on SQLite and on the real PostgreSQL server. If PostgreSQL cannot be
 # reached the PostgreSQL half is skipped, and the run ends with a banner saying so.

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -14,7 +16,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pipeline.api.cases import router as cases_router
 from pipeline.api.errors import error_body, install_error_handlers
+from pipeline.api.ingest import Ingest, RedisHandoff
+from pipeline.api.ingest import router as ingest_router
 from pipeline.cases.service import CaseService
+from pipeline.ingest.sources.queue import QueueSource
 
 MAX_BODY_BYTES = 1_000_000
 log = logging.getLogger(__name__)
@@ -48,8 +53,10 @@ class BodyLimit:
         await self.app(scope, receive, send)
 
 
-def create_app(cases: CaseService, sweep_seconds: float = 0.0) -> FastAPI:
-    """`sweep_seconds` > 0 runs the deadline sweeper beside the server, so warnings fire on time."""
+def create_app(cases: CaseService, sweep_seconds: float = 0.0, ingest: Ingest | None = None,
+               stream: InlineStream | None = None) -> FastAPI:
+    """`sweep_seconds` > 0 runs the deadline sweeper beside the server, so warnings fire on time.
+    `ingest` serves `POST /ingest`; `stream`, when given, runs in the server process for it."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -57,7 +64,11 @@ def create_app(cases: CaseService, sweep_seconds: float = 0.0) -> FastAPI:
         gc.collect()
         gc.freeze()
         task = asyncio.create_task(_sweep_forever(cases, sweep_seconds)) if sweep_seconds > 0 else None
+        if stream is not None:
+            stream.start()
         yield
+        if stream is not None:
+            await asyncio.to_thread(stream.stop)
         if task is not None:
             task.cancel()
             with suppress(asyncio.CancelledError):
@@ -72,6 +83,9 @@ def create_app(cases: CaseService, sweep_seconds: float = 0.0) -> FastAPI:
     app.state.cases = cases
     install_error_handlers(app)
     app.include_router(cases_router)
+    if ingest is not None:
+        app.state.ingest = ingest
+        app.include_router(ingest_router)
 
     app.add_middleware(BodyLimit)
 
@@ -87,4 +101,59 @@ def app_from_settings() -> FastAPI:
     from pipeline.config import get_settings
 
     settings = get_settings()
-    return create_app(CaseService.from_settings(settings), sweep_seconds=settings.cases_sweep_seconds)
+    cases = CaseService.from_settings(settings)
+    ingest, stream = ingest_from_settings(settings)
+    return create_app(cases, sweep_seconds=settings.cases_sweep_seconds, ingest=ingest, stream=stream)
+
+
+class InlineStream:
+    """The stream run on a thread of the server process, fed by `POST /ingest` through a bounded queue."""
+
+    def __init__(self, runner: Any, source: QueueSource) -> None:
+        self.runner, self.source = runner, source
+        self._thread = threading.Thread(target=self._run, name="earlywarn-stream", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.runner.run(self.source, max_wait_s=0.02)
+        except Exception:  # noqa: BLE001 - say so loudly: accepted messages are waiting
+            log.exception("the inline stream stopped; POST /ingest will answer 503 once its queue is full")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.source.stop()  # drains what was accepted, then ends
+        self._thread.join(timeout=30)
+
+
+def ingest_from_settings(settings: Any) -> tuple[Ingest | None, InlineStream | None]:
+    """`POST /ingest` as configured; off (with a warning) when the models the stream needs are not trained."""
+    from pipeline.errors import ModelNotTrainedError
+    from pipeline.ingest.deadletter import DeadLetterStore
+    from pipeline.ingest.validate import Validator
+    from pipeline.stream.assemble import build_stages, ingest_limits
+
+    if settings.ingest_transport == "off":
+        return None, None
+    dead_letters = DeadLetterStore(settings.dead_letters)
+    validator = Validator(ingest_limits(settings))
+    if settings.ingest_transport == "redis":
+        from pipeline.ingest.sources.redis_streams import RedisStreamProducer
+
+        producer = RedisStreamProducer(settings.redis_stream, url=settings.redis_url)
+        return Ingest(validator, dead_letters, RedisHandoff(producer)), None
+    from pipeline.scoring.registry import ScorerName, available_scorers
+    from pipeline.stream.runner import StreamRunner
+
+    trained = available_scorers(settings)
+    scorer = next((n for n in (ScorerName.cascade, ScorerName.deep, ScorerName.fast) if n in trained), None)
+    try:
+        if scorer is None:
+            raise ModelNotTrainedError("fast", settings.models_dir, "run `earlywarn train --model fast`")
+        stages = build_stages(settings, scorer)
+    except ModelNotTrainedError as exc:
+        log.warning("POST /ingest is off: %s", exc)
+        return None, None
+    source = QueueSource(settings.ingest_queue_capacity)
+    return Ingest(validator, dead_letters, source), InlineStream(StreamRunner(stages), source)

@@ -82,7 +82,7 @@ from pipeline.errors import (
     UnknownUserError,
     VersionConflictError,
 )
-from pipeline.schema import Flag, RiskLevel
+from pipeline.schema import Author, Flag, RiskLevel
 
 SYSTEM = Actor(username="earlywarn", role="system")
 MAX_FLAG_REASONS = 50  # a long conversation's case keeps its latest reasons, not every one it ever had
@@ -109,7 +109,10 @@ def _key(flag: Flag) -> str:
 
 
 def _summary_of(flag: Flag) -> str:
-    return f"{flag.risk_level.value} risk on {flag.channel.value}, routed to {flag.queue}"
+    """What a handler reads in the queue: the risk, where it came from, and the customer's own words."""
+    said = next((m.text for m in flag.messages if m.author is Author.customer), flag.messages[0].text)
+    words = " ".join(said.split())
+    return f"{flag.risk_level.value} on {flag.channel.value} ({flag.queue}): \u201c{words[:160]}\u201d"
 
 
 def hash_token(token: str) -> str:

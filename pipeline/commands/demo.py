@@ -75,6 +75,7 @@ def show_cases(settings: Settings, limit: int = 15) -> None:
     for column in ("case", "stage", "risk", "summary", "why"):
         table.add_column(column, overflow="fold")
     for r in rows[:limit]:
-        why = "; ".join(dict.fromkeys(reason.get("detail", "") for reason in r.flag_reasons[-3:]))
-        table.add_row(str(r.id), r.stage, r.risk_level or "-", r.summary, redact(why)[:160])
+        signals = [x for x in r.flag_reasons if x.get("signal") != "routing_rule"] or r.flag_reasons
+        why = "; ".join(dict.fromkeys(reason.get("detail", "") for reason in signals[-3:]))
+        table.add_row(str(r.id), r.stage, r.risk_level or "-", redact(r.summary), redact(why)[:160])
     Console(stderr=True).print(table)

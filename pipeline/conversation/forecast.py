@@ -122,11 +122,14 @@ class Forecaster:
         if state.complaints:
             reasons.append(FlagReason(signal="complaint", message_id=state.first_complaint_id, weight=1.0,
                                       detail=f"{state.complaints} customer message(s) scored as a complaint"))
-        for i in np.argsort(-contributions)[:max_reasons]:
-            if contributions[i] <= 0.05:  # a reading near its average moved nothing worth saying
+        for i in np.argsort(-contributions):
+            if contributions[i] <= 0.05 or len(reasons) >= max_reasons:  # near its average: nothing worth saying
                 break
             reading = READINGS[i]
-            reasons.append(FlagReason(signal=reading.name, detail=reading.say(state), message_id=reading.carrier(state),
+            carrier = reading.carrier(state)
+            if carrier is None:  # e.g. "the last agent reply" before any reply: true of the average, not of this
+                continue
+            reasons.append(FlagReason(signal=reading.name, detail=reading.say(state), message_id=carrier,
                                       weight=round(float(contributions[i]), 3)))
         return ConversationRisk(conversation_id=state.conversation_id, level=level, probability=probability,
                                 reasons=reasons, model_version=self.meta.version)

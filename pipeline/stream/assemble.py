@@ -58,13 +58,17 @@ def open_source(spec: str, settings: Settings, limit: int | None = None, stop_wh
     raise ConfigError("--source", f"unknown source {spec!r}: give one of {SOURCE_SPECS}")
 
 
+def ingest_limits(settings: Settings) -> IngestLimits:
+    return IngestLimits(max_text_chars=settings.ingest_max_text_chars, languages=settings.ingest_languages,
+                        duplicate_window=settings.ingest_duplicate_window,
+                        max_record_bytes=settings.ingest_max_record_bytes)
+
+
 def build_stages(settings: Settings, scorer: ScorerName = ScorerName.cascade, flags_to_redis: bool = False,
                  database_url: str | None = None) -> Stages:
     from pipeline.cases.service import CaseService
 
-    limits = IngestLimits(max_text_chars=settings.ingest_max_text_chars, languages=settings.ingest_languages,
-                          duplicate_window=settings.ingest_duplicate_window,
-                          max_record_bytes=settings.ingest_max_record_bytes)
+    limits = ingest_limits(settings)
     url = database_url or settings.database_url
     conversations = ConversationStore(idle_seconds=settings.conversation_idle_hours * 3600)
     if state_path(settings).is_file():
