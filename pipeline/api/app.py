@@ -109,15 +109,16 @@ def app_from_settings() -> FastAPI:
 class InlineStream:
     """The stream run on a thread of the server process, fed by `POST /ingest` through a bounded queue."""
 
-    def __init__(self, runner: Any, source: QueueSource) -> None:
-        self.runner, self.source = runner, source
+    def __init__(self, runner: Any, source: QueueSource, checkpoint: Any = None) -> None:
+        self.runner, self.source, self.checkpoint = runner, source, checkpoint
         self._thread = threading.Thread(target=self._run, name="earlywarn-stream", daemon=True)
 
     def _run(self) -> None:
         try:
-            self.runner.run(self.source, max_wait_s=0.02)
-        except Exception:  # noqa: BLE001 - say so loudly: accepted messages are waiting
-            log.exception("the inline stream stopped; POST /ingest will answer 503 once its queue is full")
+            self.runner.run(self.source, max_wait_s=0.02, checkpoint=self.checkpoint)
+        except Exception:  # noqa: BLE001 - say so loudly, and stop taking messages nobody will read
+            self.source.fail()
+            log.exception("the inline stream stopped; POST /ingest now answers 503")
 
     def start(self) -> None:
         self._thread.start()
@@ -125,6 +126,9 @@ class InlineStream:
     def stop(self) -> None:
         self.source.stop()  # drains what was accepted, then ends
         self._thread.join(timeout=30)
+        if self._thread.is_alive():
+            log.error("the inline stream did not drain within 30 s; %d messages were still queued",
+                      self.source.lag())
 
 
 def ingest_from_settings(settings: Any) -> tuple[Ingest | None, InlineStream | None]:
@@ -155,5 +159,8 @@ def ingest_from_settings(settings: Any) -> tuple[Ingest | None, InlineStream | N
     except ModelNotTrainedError as exc:
         log.warning("POST /ingest is off: %s", exc)
         return None, None
+    from pipeline.stream.assemble import state_path
+
     source = QueueSource(settings.ingest_queue_capacity)
-    return Ingest(validator, dead_letters, source), InlineStream(StreamRunner(stages), source)
+    checkpoint = lambda: stages.conversations.save(state_path(settings))  # noqa: E731
+    return Ingest(validator, dead_letters, source), InlineStream(StreamRunner(stages), source, checkpoint)

@@ -74,9 +74,16 @@ class Ingest:
         with self.lock:
             checked = [self.validator.validate(r, source="http") for r in records]
             accepted = [m for m in checked if not isinstance(m, Rejection)]
-            if accepted and not self.handoff.offer([Envelope(m, m.id, "http") for m in accepted]):
-                for message in accepted:
-                    self.validator.forget(message.id)  # never accepted: a resend must not look like a duplicate
+            try:
+                taken = not accepted or self.handoff.offer([Envelope(m, m.id, "http") for m in accepted])
+            except BaseException:
+                taken = False
+                raise
+            finally:
+                if not taken:  # never accepted: a resend must not be refused as a duplicate
+                    for message in accepted:
+                        self.validator.forget(message.id)
+            if not taken:
                 results = [_outcome(i, m, "retry") for i, m in enumerate(checked)]
                 return 503, IngestReport(accepted=0, rejected=0, results=results)
         rejected = [r for r in checked if isinstance(r, Rejection)]

@@ -140,6 +140,9 @@ def _redis_path(settings: Settings, scorer: ScorerName, lines: list[str], databa
 
 def bench_stream(settings: Settings, scorer: ScorerName, messages: int = 20_000, rate: float = 200.0,
                  seconds: float = 30.0, database_url: str | None = None, work_dir: Path | None = None) -> dict[str, Any]:
+    # benchmark traffic stays in the throwaway stores: no webhook, no configured dead-letter store or state
+    settings = settings.model_copy(update={"webhook_url": "", "dead_letter_url": "",
+                                           "stream_state_path": (work_dir or settings.models_dir) / "bench-state.jsonl"})
     folder = work_dir or settings.models_dir / ".cache" / "bench-stream"
     folder.mkdir(parents=True, exist_ok=True)
     lines_path = folder / "threads.jsonl"

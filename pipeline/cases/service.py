@@ -346,8 +346,8 @@ class CaseService:
 
     def _intake_batch(self, s: Session, flags: list[Flag], keys: list[str]) -> list[Intake]:
         now = self._clock()
-        links = {row.conversation_key: row for row in
-                 s.scalars(select(ConversationCaseRow).where(ConversationCaseRow.conversation_key.in_(keys)))}
+        links = {row.conversation_key: row for row in s.scalars(  # locked: two workers cannot both reopen one
+            select(ConversationCaseRow).where(ConversationCaseRow.conversation_key.in_(keys)).with_for_update())}
         case_ids = [link.case_id for link in links.values()]
         cases = {c.id: c for c in s.scalars(select(CaseRow).where(CaseRow.id.in_(case_ids)))} if case_ids else {}
         ids = [m.id for f in flags for m in f.messages]
@@ -387,7 +387,7 @@ class CaseService:
 
     def _intake(self, s: Session, key: str, flag: Flag, summary: str | None) -> Intake:
         now = self._clock()
-        link = s.get(ConversationCaseRow, key)
+        link = s.get(ConversationCaseRow, key, with_for_update=True)
         case = s.get(CaseRow, link.case_id) if link else None
         if case is None or case.stage == Stage.closed.value:
             case = self._insert_case(s, SYSTEM, self._opening_request(flag, summary), now)

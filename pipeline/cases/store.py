@@ -15,7 +15,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True,
+                               **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -26,7 +27,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     # No pre-ping: it costs a round trip per checkout; recycling retires connections a server may drop.
-    return create_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800, **kwargs)
+    return create_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800, hide_parameters=True, **kwargs)
 
 
 def alembic_config(engine: Engine | None = None) -> Config:

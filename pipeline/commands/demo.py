@@ -59,7 +59,7 @@ def show_sample(settings: Settings, name: ScorerName, sample: Path) -> None:
 
 def show_cases(settings: Settings, limit: int = 15) -> None:
     """The cases the replay opened, most at risk first, as a handler's queue would show them."""
-    from sqlalchemy import select
+    from sqlalchemy import make_url, select
 
     from pipeline.cases.store import make_engine
     from pipeline.cases.tables import CaseRow
@@ -71,7 +71,8 @@ def show_cases(settings: Settings, limit: int = 15) -> None:
                                    CaseRow.flag_reasons)).all()
     engine.dispose()
     rows.sort(key=lambda r: (-rank.get(r.risk_level or "low", 0), -r.id))
-    table = Table(title=f"{len(rows)} cases in {settings.database_url} (most at risk first; `earlywarn cases list`)")
+    where = make_url(settings.database_url).render_as_string(hide_password=True)
+    table = Table(title=f"{len(rows)} cases in {where} (most at risk first; `earlywarn cases list`)")
     for column in ("case", "stage", "risk", "summary", "why"):
         table.add_column(column, overflow="fold")
     for r in rows[:limit]:

@@ -1,13 +1,13 @@
 """`earlywarn stream`: run the pipeline on a source with live counters until it ends or is stopped.
 
 SIGINT and SIGTERM stop it cleanly: the batch in hand is finished and acknowledged, the conversation
-states are snapshotted for the next start, and the final counters are printed as JSON.
+states are snapshotted for the next start (also every 30 s, between acknowledged batches), and the
+final counters are printed as JSON.
 """
 
 from __future__ import annotations
 
 import signal
-import time
 from typing import Any
 
 from rich.live import Live
@@ -38,26 +38,25 @@ def run_stream(settings: Settings, source_spec: str, scorer: ScorerName, max_bat
     stages = build_stages(settings, scorer, flags_to_redis=source_spec.startswith("redis"))
     runner = StreamRunner(stages)
     previous = {sig: signal.signal(sig, lambda *_: source.stop()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    last_snapshot = time.monotonic()
 
     def on_batch(counters: StreamCounters) -> None:
-        nonlocal last_snapshot
         if display:
             display.update(_table(counters))
-        if time.monotonic() - last_snapshot >= SNAPSHOT_EVERY_S:
-            stages.conversations.save(state_path(settings))
-            last_snapshot = time.monotonic()
+
+    def checkpoint() -> None:
+        stages.conversations.save(state_path(settings))
 
     display = Live(_table(runner.counters), console=err, refresh_per_second=4) if live else None
+    run = lambda: runner.run(source, max_batch, max_wait_ms / 1000, on_batch, checkpoint,  # noqa: E731
+                             SNAPSHOT_EVERY_S)
     try:
         if display:
             with display:
-                runner.run(source, max_batch, max_wait_ms / 1000, on_batch)
+                run()
         else:
-            runner.run(source, max_batch, max_wait_ms / 1000, on_batch)
-    finally:
+            run()
+    finally:  # no snapshot after a failed write: the states would hold messages that will be redelivered
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        stages.conversations.save(state_path(settings))
         source.close()
     return {"source": source_spec, "scorer": scorer.value, **runner.counters.snapshot()}

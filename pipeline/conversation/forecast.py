@@ -38,13 +38,9 @@ def _last_customer(state: ConversationState) -> str | None:
     return state.recent[-1].message_id if state.recent else None
 
 
-def _peak_customer(state: ConversationState) -> str | None:
-    return max(state.recent, key=lambda t: t.dissatisfaction).message_id if state.recent else None
-
-
 READINGS: tuple[Reading, ...] = (
     Reading("level", lambda s: s.level, lambda s: f"dissatisfaction running at {s.level:.2f}", _last_customer),
-    Reading("peak", lambda s: s.peak, lambda s: f"dissatisfaction peaked at {s.peak:.2f}", _peak_customer),
+    Reading("peak", lambda s: s.peak, lambda s: f"dissatisfaction peaked at {s.peak:.2f}", lambda s: s.peak_id),
     Reading("trend", lambda s: s.trend(),
             lambda s: f"dissatisfaction moving {s.trend():+.2f} a turn over the last {len(s.recent)} customer turns",
             _last_customer),
@@ -53,7 +49,7 @@ READINGS: tuple[Reading, ...] = (
     Reading("agent_reply", lambda s: s.agent_trouble,
             lambda _: "the last agent reply reads like one that will not satisfy", lambda s: s.last_agent_id),
     Reading("agent_reply_peak", lambda s: s.agent_trouble_peak,
-            lambda _: "an earlier agent reply read like one that would not satisfy", lambda s: s.last_agent_id),
+            lambda _: "an agent reply read like one that would not satisfy", lambda s: s.agent_trouble_peak_id),
     Reading("last_from_agent", lambda s: float(s.last_from_agent),
             lambda _: "the agent spoke last", lambda s: s.last_agent_id),
     Reading("length", lambda s: math.log1p(s.customer_turns + s.agent_turns),

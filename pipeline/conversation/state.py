@@ -53,6 +53,7 @@ class ConversationState:
     repeat_contacts: int = 0  # repeated-contact cues, and customer returns after a long silence
     level: float = 0.0  # EWMA of customer dissatisfaction
     peak: float = 0.0
+    peak_id: str | None = None  # the customer message that set the peak
     complaints: int = 0  # customer turns the scorer decided were complaints
     first_complaint_id: str | None = None
     pending_reply: bool = False  # an agent reply whose effect the next customer turn will show
@@ -61,6 +62,7 @@ class ConversationState:
     last_agent_id: str | None = None
     agent_trouble: float = 0.0  # the turn model's logit for the last agent reply (0 before any)
     agent_trouble_peak: float = 0.0
+    agent_trouble_peak_id: str | None = None
     customer_trouble: float = 0.0  # the turn model's logit for the last customer turn
     announced: int = 0  # the highest risk rank already announced to the queues (0: none)
     recent: deque[CustomerTurn] = field(default_factory=lambda: deque(maxlen=WINDOW))
@@ -75,7 +77,8 @@ class ConversationState:
         if trouble is not None:
             if agent:
                 self.agent_trouble = trouble
-                self.agent_trouble_peak = trouble if not self.agent_turns else max(self.agent_trouble_peak, trouble)
+                if not self.agent_turns or trouble > self.agent_trouble_peak:
+                    self.agent_trouble_peak, self.agent_trouble_peak_id = trouble, message.id
             else:
                 self.customer_trouble = trouble
         if agent:
@@ -112,7 +115,8 @@ class ConversationState:
             self.pending_reply = False
         d = score.dissatisfaction
         self.level = d if self.customer_turns == 1 else EWMA_ALPHA * d + (1 - EWMA_ALPHA) * self.level
-        self.peak = max(self.peak, d)
+        if d > self.peak or self.peak_id is None:
+            self.peak, self.peak_id = d, message.id
         if score.is_complaint:
             self.complaints += 1
             self.first_complaint_id = self.first_complaint_id or message.id

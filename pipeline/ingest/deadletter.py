@@ -71,7 +71,7 @@ class DeadLetter:
 def make_engine(url: str) -> Engine:
     """SQLite waits for a busy writer and lets readers run beside it (WAL); servers pool connections."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -80,7 +80,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_size=2, max_overflow=4, pool_recycle=1800)
+    return create_engine(url, pool_size=2, max_overflow=4, pool_recycle=1800, hide_parameters=True)
 
 
 def _storable(text: str, limit: int | None = None) -> str:

@@ -73,6 +73,7 @@ def build_stages(settings: Settings, scorer: ScorerName = ScorerName.cascade, fl
     conversations = ConversationStore(idle_seconds=settings.conversation_idle_hours * 3600)
     if state_path(settings).is_file():
         conversations = ConversationStore.load(state_path(settings))
+        conversations.idle_seconds = settings.conversation_idle_hours * 3600  # today's setting, not the snapshot's
     publishers: list[FlagPublisher] = []
     if flags_to_redis and settings.flags_stream:
         from pipeline.stream.sinks.flags import FlagStreamSink

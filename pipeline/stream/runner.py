@@ -101,10 +101,21 @@ class StreamRunner:
         self.counters = counters or StreamCounters()
 
     def run(self, source: Source, max_batch: int = 256, max_wait_s: float = 0.05,
-            on_batch: Callable[[StreamCounters], None] | None = None) -> StreamCounters:
+            on_batch: Callable[[StreamCounters], None] | None = None,
+            checkpoint: Callable[[], None] | None = None, checkpoint_every_s: float = 30.0) -> StreamCounters:
+        """`checkpoint` (saving the conversation states) is called only when every batch decided so far
+        is written and acknowledged, so a snapshot never holds a message that could be redelivered
+        (which would then be counted twice): every `checkpoint_every_s`, and at a clean end."""
+        next_checkpoint = time.monotonic() + checkpoint_every_s
         with ThreadPoolExecutor(1, thread_name_prefix="earlywarn-writer") as writer:
             in_flight: Future[None] | None = None
             for batch in micro_batches(source, max_batch, max_wait_s):
+                if checkpoint is not None and time.monotonic() >= next_checkpoint:
+                    if in_flight is not None:
+                        in_flight.result()
+                        in_flight = None
+                    checkpoint()
+                    next_checkpoint = time.monotonic() + checkpoint_every_s
                 prepared = self.prepare(batch) if batch else None
                 if in_flight is not None:
                     in_flight.result()  # a failed write stops the stream here, unacknowledged
@@ -118,11 +129,9 @@ class StreamRunner:
                     on_batch(self.counters)
             if in_flight is not None:
                 in_flight.result()
+        if checkpoint is not None:
+            checkpoint()
         return self.counters
-
-    def process(self, source: Source, batch: list[Envelope]) -> None:
-        """One micro-batch, end to end; acknowledged only once every write has landed."""
-        self.commit(source, self.prepare(batch))
 
     def prepare(self, batch: list[Envelope]) -> Prepared:
         s = self.stages
@@ -180,7 +189,10 @@ class StreamRunner:
             route = s.router.route(RoutingInput(message=message, score=score, risk=risk, topic=topics.get(message.id)))
             if route is None:
                 continue
-            flag = self._merge(flags.get(state.conversation_id), message, score, risk, route)
+            held = flags.get(state.conversation_id)
+            if held is not None and any(m.id == message.id for m in held.messages):
+                continue  # the same id twice in one batch (duplicate check off): file it once
+            flag = self._merge(held, message, score, risk, route)
             flags[state.conversation_id] = flag
             arrived[message.id] = at
             if risk.level.rank > state.announced:

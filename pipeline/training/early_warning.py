@@ -200,7 +200,8 @@ def best_threshold(prob: np.ndarray, p: Prefixes, corpus: Corpus, dialogues: np.
 def threshold_for_false_alarms(prob: np.ndarray, p: Prefixes, corpus: Corpus, rate: float,
                                dialogues: np.ndarray | None = None) -> float:
     """The lowest threshold at which at most `rate` of the calm dialogues alarm."""
-    dialogues = np.unique(p.dialogue) if dialogues is None else dialogues
+    with_prefixes = np.unique(p.dialogue)
+    dialogues = with_prefixes if dialogues is None else np.intersect1d(dialogues, with_prefixes)
     calm = dialogues[~corpus.soured[dialogues]]
     mask = np.isin(p.dialogue, calm)
     highest = np.array([prob[mask & (p.dialogue == d)].max() for d in calm])

@@ -78,3 +78,17 @@ def test_a_body_that_is_not_a_batch_is_refused_with_the_fix(stages, body, status
 def test_ingest_needs_a_token(stages):
     client, _, _ = _client(stages, run_stream=False)
     assert client.post("/ingest", json=[{"id": "x", "text": ANGRY}]).status_code == 401
+
+
+class _Broken:
+    def offer(self, envelopes):
+        raise ConnectionError("the stream transport is down")
+
+
+def test_a_failed_hand_off_lets_the_batch_be_sent_again(stages):
+    ingest = Ingest(Validator(), stages.dead_letters, _Broken())
+    with pytest.raises(ConnectionError):
+        ingest.take([{"id": "k1", "text": ANGRY}])
+    ingest.handoff = QueueSource(10)
+    status, report = ingest.take([{"id": "k1", "text": ANGRY}])
+    assert status == 202 and report.accepted == 1, "the resend is not refused as a duplicate"

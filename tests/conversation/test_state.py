@@ -112,3 +112,15 @@ def test_the_real_fast_scorer_drives_the_state(fast_scorer):
         state.update(m, scores.get(m.id))
     assert state.trend() > 0 and state.unanswered == 2 and state.unresolved_replies == 1
     assert state.repeat_contacts >= 1 and state.peak == max(s.dissatisfaction for s in scores.values())
+
+
+def test_the_peaks_remember_the_messages_that_set_them():
+    state = ConversationState("c1")
+    state.update(message(1, minutes=0), score(1, 0.7))
+    state.update(message(2, Author.agent, minutes=1), None, trouble=1.5)
+    state.update(message(3, minutes=2), score(3, 0.2))
+    state.update(message(4, Author.agent, minutes=3), None, trouble=-0.5)
+    assert (state.peak, state.peak_id) == (0.7, "m1")
+    assert (state.agent_trouble, state.agent_trouble_peak, state.agent_trouble_peak_id) == (-0.5, 1.5, "m2")
+    assert state.last_agent_id == "m4" and state.last_from_agent
+    assert ConversationState.from_dict(state.to_dict()).agent_trouble_peak_id == "m2"

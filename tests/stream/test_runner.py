@@ -89,3 +89,13 @@ def test_a_thousand_hostile_messages_through_redis_are_all_dead_lettered(stages,
     assert all(d.reason and d.detail for d in stages.dead_letters.recent(limit=len(hostile)))
     source.close()
     json.dumps(counters.snapshot())  # the counters print as JSON
+
+
+def test_states_are_checkpointed_only_between_acknowledged_batches(stages, tmp_path, settings):
+    path = _replay_file(tmp_path, settings, 300)
+    runner = StreamRunner(stages)
+    seen: list[int] = []
+    runner.run(FileSource(path), max_batch=50, max_wait_s=0.0, checkpoint=lambda: seen.append(runner.counters.received),
+               checkpoint_every_s=0.0)
+    # before each batch is decided, every batch decided so far is written: a snapshot never runs ahead
+    assert seen == list(range(0, 301, 50))

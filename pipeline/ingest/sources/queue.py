@@ -27,9 +27,13 @@ class QueueSource:
         self._room = threading.Semaphore(capacity)
         self._offer_lock = threading.Lock()
         self._stopped = threading.Event()
+        self._broken = threading.Event()
 
     def offer(self, envelopes: Sequence[Envelope]) -> bool:
-        """Queue all of them, or none (False) when there is not room for all: a request is all-or-nothing."""
+        """Queue all of them, or none (False) when there is not room for all, or nobody is reading any more:
+        a request is all-or-nothing."""
+        if self._broken.is_set():
+            return False
         with self._offer_lock:
             taken = 0
             while taken < len(envelopes) and self._room.acquire(blocking=False):
@@ -69,6 +73,10 @@ class QueueSource:
 
     def stop(self) -> None:
         self._stopped.set()
+
+    def fail(self) -> None:
+        """The reader died: refuse everything from now on, so callers retry elsewhere or later."""
+        self._broken.set()
 
     def close(self) -> None:
         self._stopped.set()
