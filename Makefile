@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install demo test bench bench-cases evaluate repro
+.PHONY: install browser demo test bench bench-cases evaluate repro
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -14,8 +14,14 @@ install: $(PY)
 demo: install
 	$(VENV)/bin/earlywarn demo --serve
 
-test: install
+test: install browser
 	$(PY) -m pytest
+
+# The browser tests drive Debian's chromium; they are skipped, loudly, where it cannot be installed.
+browser:
+	@command -v chromium >/dev/null 2>&1 || apt-get install -y -q chromium >/dev/null 2>&1 \
+	  || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1) \
+	  || echo "WARNING: chromium could not be installed: the browser tests will be skipped"
 
 evaluate: install
 	$(VENV)/bin/earlywarn evaluate --model fast

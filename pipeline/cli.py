@@ -370,6 +370,11 @@ def demo(
     print_json(summary)
     show_cases(settings)
     if serve_after:
+        from pipeline.commands.demo import DEMO_USER, demo_login
+
+        token = demo_login(settings)
+        err.print(f"[bold]Workspace:[/bold] http://127.0.0.1:8000/workspace — sign in as [bold]{DEMO_USER}[/bold] "
+                  f"with the token {token}")
         serve()
 
 
@@ -412,12 +417,15 @@ def serve(
     port: Annotated[int, typer.Option()] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="server processes; each has its own interpreter lock")] = 1,
 ) -> None:
-    """Serve the case REST API (OpenAPI at /docs) on the configured database."""
+    """Serve the workspace (/workspace), the case REST API (OpenAPI at /docs) and POST /ingest on the configured
+    database."""
     import uvicorn
 
     from pipeline.cases.service import CaseService
 
     CaseService.from_settings(get_settings()).engine.dispose()  # migrate once, before any worker starts
+    err.print(f"Serving the workspace at http://{host}:{port}/workspace and the API at http://{host}:{port}/docs "
+              "(Ctrl-C stops)")
     uvicorn.run("pipeline.api.app:app_from_settings", factory=True, host=host, port=port, workers=workers,
                 log_level="warning", access_log=False)
 

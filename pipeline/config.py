@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     redis_claim_idle_ms: int = Field(default=60_000, ge=100, description="how long a message may sit unacked "
                                      "with a worker before another worker takes it over")
 
+    workspace_secret: str = Field(default="", description="signs the workspace session cookie; empty: random per "
+                                  "process (sessions end on restart and are not shared across --workers)")
     # the stream
     ingest_transport: str = Field(default="inline", pattern="^(inline|redis|off)$", description="where `POST "
                                   "/ingest` sends accepted messages: inline (a stream in the server process), "

@@ -18,6 +18,7 @@ from pipeline.api.cases import router as cases_router
 from pipeline.api.errors import error_body, install_error_handlers
 from pipeline.api.ingest import Ingest, RedisHandoff
 from pipeline.api.ingest import router as ingest_router
+from pipeline.api.workspace import install as install_workspace
 from pipeline.cases.service import CaseService
 from pipeline.ingest.sources.queue import QueueSource
 
@@ -54,9 +55,10 @@ class BodyLimit:
 
 
 def create_app(cases: CaseService, sweep_seconds: float = 0.0, ingest: Ingest | None = None,
-               stream: InlineStream | None = None) -> FastAPI:
+               stream: InlineStream | None = None, session_secret: str | None = None) -> FastAPI:
     """`sweep_seconds` > 0 runs the deadline sweeper beside the server, so warnings fire on time.
-    `ingest` serves `POST /ingest`; `stream`, when given, runs in the server process for it."""
+    `ingest` serves `POST /ingest`; `stream`, when given, runs in the server process for it.
+    `session_secret` signs the workspace's session cookie; a random one per process if empty."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -86,6 +88,7 @@ def create_app(cases: CaseService, sweep_seconds: float = 0.0, ingest: Ingest | 
     if ingest is not None:
         app.state.ingest = ingest
         app.include_router(ingest_router)
+    install_workspace(app, session_secret)
 
     app.add_middleware(BodyLimit)
 
@@ -103,7 +106,8 @@ def app_from_settings() -> FastAPI:
     settings = get_settings()
     cases = CaseService.from_settings(settings)
     ingest, stream = ingest_from_settings(settings)
-    return create_app(cases, sweep_seconds=settings.cases_sweep_seconds, ingest=ingest, stream=stream)
+    return create_app(cases, sweep_seconds=settings.cases_sweep_seconds, ingest=ingest, stream=stream,
+                      session_secret=settings.workspace_secret or None)
 
 
 class InlineStream:

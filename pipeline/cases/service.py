@@ -145,6 +145,10 @@ class CaseService:
         return cls(engine, AuthorityPolicy.load(settings.cases_policy), load_profiles(settings.cases_profiles),
                    settings.cases_profile, clock)
 
+    def now(self) -> datetime:
+        """The service's clock: pages that show deadlines count down from the same time they were set by."""
+        return self._clock()
+
     # --- users ------------------------------------------------------------------------------------
 
     def create_user(self, actor: Actor, request: UserCreate) -> str:

@@ -80,3 +80,22 @@ def show_cases(settings: Settings, limit: int = 15) -> None:
         why = "; ".join(dict.fromkeys(reason.get("detail", "") for reason in signals[-3:]))
         table.add_row(str(r.id), r.stage, r.risk_level or "-", redact(r.summary), redact(why)[:160])
     Console(stderr=True).print(table)
+
+
+DEMO_USER = "demo-leader"
+
+
+def demo_login(settings: Settings) -> str:
+    """A team leader to sign in to the workspace as, with a fresh token (shown once, like `earlywarn users add`)."""
+    from pipeline.cases.authority import Role
+    from pipeline.cases.service import CaseService
+    from pipeline.errors import CaseInputError
+
+    service = CaseService.from_settings(settings)
+    try:
+        try:
+            return service.add_user(DEMO_USER, Role.team_leader)
+        except CaseInputError:
+            return service.rotate_token(DEMO_USER)
+    finally:
+        service.engine.dispose()

@@ -1,0 +1,283 @@
+"""The workspace's pages: login, the queue, social triage and the case page with its action forms."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ValidationError
+from starlette.middleware.sessions import SessionMiddleware
+
+from pipeline.api.workspace.forms import (
+    OPTION_FLAGS,
+    fields_of,
+    may_handle,
+    offered_actions,
+    validation_message,
+)
+from pipeline.api.workspace.render import countdown, highlight, queue_order
+from pipeline.api.workspace.session import (
+    CsrfRefused,
+    LoginFailed,
+    LoginRequired,
+    check_csrf,
+    csrf_token,
+    current_actor,
+    log_in,
+    log_out,
+)
+from pipeline.cases.authority import Role
+from pipeline.cases.contracts import (
+    Actor,
+    CaseView,
+    CommunicationKind,
+    CommunicationRequest,
+    Direction,
+    EscalationRequest,
+    FeedbackConcern,
+    FeedbackRequest,
+    NoteRequest,
+    OptionRequest,
+    TransitionRequest,
+)
+from pipeline.cases.lifecycle import EscalationTarget, FindingOutcome, Stage, find_transition
+from pipeline.cases.service import CaseService
+from pipeline.errors import (
+    AuthorityError,
+    CaseError,
+    CaseNotFoundError,
+    IllegalTransitionError,
+    VersionConflictError,
+)
+from pipeline.schema import Channel
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "earlywarn_session"
+QUEUE_LIMIT = 500
+SOCIAL_LIMIT = 100
+REFUSAL_STATUS = {AuthorityError: 403, CaseNotFoundError: 404, IllegalTransitionError: 409, VersionConflictError: 409}
+
+router = APIRouter(prefix="/workspace", include_in_schema=False)
+templates = Jinja2Templates(env=jinja2.Environment(
+    loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined))
+
+
+def install(app: FastAPI, session_secret: str | None = None, https_only: bool = False) -> None:
+    """Mount the pages, their static files and the signed session cookie on `app`.
+
+    Without a secret a random one is made per process: sessions then end on restart and are not shared
+    between `--workers`, so set one in production.
+    """
+    app.include_router(router)
+    app.mount("/workspace/static", StaticFiles(directory=HERE / "static"), name="workspace-static")
+    app.add_middleware(SessionMiddleware, secret_key=session_secret or secrets.token_urlsafe(32),
+                       session_cookie=SESSION_COOKIE, same_site="lax", https_only=https_only, max_age=8 * 3600)
+
+    @app.exception_handler(LoginRequired)
+    async def _login(_request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse(f"/workspace/login?next={exc.next_url}", status_code=303)
+
+    @app.exception_handler(CsrfRefused)
+    async def _csrf(request: Request, _exc: CsrfRefused) -> Response:
+        return _page(request, "error.html", status_code=403, title="Form refused", message=(
+            "the form did not carry this session's security token (CSRF), so nothing was changed. "
+            "Reload the page and send the form again; if you signed in elsewhere since, sign in here again."))
+
+
+def _cases(request: Request) -> CaseService:
+    return request.app.state.cases
+
+
+def _now(cases: CaseService) -> datetime:
+    return cases.now()  # the service's own clock, so countdowns agree with the deadlines it computed
+
+
+def _page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("actor", None)
+    return templates.TemplateResponse(request, name, {"csrf": csrf_token(request), **context},
+                                      status_code=status_code)
+
+
+async def _form(request: Request) -> Any:
+    form = await request.form()
+    check_csrf(request, form.get("csrf"))
+    return form
+
+
+# --- login -------------------------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request, next: str = "/workspace") -> HTMLResponse:  # noqa: A002
+    return _page(request, "login.html", next=_safe_next(next), error=None, username="")
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await _form(request)
+    username, token = str(form.get("username") or ""), str(form.get("token") or "")
+    target = _safe_next(str(form.get("next") or "/workspace"))
+    try:
+        log_in(request, _cases(request), username, token)
+    except LoginFailed as exc:
+        return _page(request, "login.html", status_code=401, next=target, error=str(exc), username=username)
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    await _form(request)
+    log_out(request)
+    return RedirectResponse("/workspace/login", status_code=303)
+
+
+def _safe_next(target: str) -> str:
+    """Only paths inside the workspace: a login link cannot send the user off-site."""
+    return target if target.startswith("/workspace") and "//" not in target else "/workspace"
+
+
+# --- queue and social triage -------------------------------------------------------------------------
+
+
+def _queue(request: Request, stage: str, assigned_role: str) -> tuple[Actor, dict[str, Any]]:
+    """The filtered queue; the filter form sends '' for 'any', so the filters arrive as plain strings."""
+    actor = current_actor(request)
+    cases = _cases(request)
+    cases.require_read(actor)
+    at = Stage(stage) if stage else None
+    team = Role(assigned_role) if assigned_role else None
+    rows = queue_order(cases.list_cases(at, team, open_only=True, limit=QUEUE_LIMIT))
+    now = _now(cases)
+    due = {c.id: countdown(c.next_deadline.due_at if c.next_deadline else None, now) for c in rows}
+    poll = "/workspace/queue/rows" + (f"?{urlencode(q)}" if (q := {k: v for k, v in (
+        ("stage", stage), ("assigned_role", assigned_role)) if v}) else "")
+    return actor, {"rows": rows, "due": due, "stage": at, "assigned_role": team, "poll": poll,
+                   "stages": [s for s in Stage if s.is_open], "roles": list(Role)}
+
+
+def _filter_refused(request: Request, exc: ValueError) -> HTMLResponse:
+    return _page(request, "error.html", status_code=422, actor=current_actor(request), title="Unknown filter",
+                 message=f"{exc}: choose the stage and team from the lists on the queue page.")
+
+
+@router.get("", response_class=HTMLResponse)
+@router.get("/queue", response_class=HTMLResponse)
+async def queue(request: Request, stage: str = "", assigned_role: str = "") -> HTMLResponse:
+    try:
+        actor, context = _queue(request, stage, assigned_role)
+    except ValueError as exc:
+        return _filter_refused(request, exc)
+    return _page(request, "queue.html", actor=actor, **context)
+
+
+@router.get("/queue/rows", response_class=HTMLResponse)
+async def queue_rows(request: Request, stage: str = "", assigned_role: str = "") -> HTMLResponse:
+    """The queue's table body alone: the page polls it so new flags appear without a reload."""
+    try:
+        actor, context = _queue(request, stage, assigned_role)
+    except ValueError as exc:
+        return _filter_refused(request, exc)
+    return _page(request, "_queue_rows.html", actor=actor, **context)
+
+
+@router.get("/social", response_class=HTMLResponse)
+async def social(request: Request) -> HTMLResponse:
+    actor = current_actor(request)
+    cases = _cases(request)
+    cases.require_read(actor)
+    listed = [c for c in cases.list_cases(open_only=True, limit=QUEUE_LIMIT) if c.channel == Channel.social.value]
+    views = [cases.get_case(c.id) for c in queue_order(listed)[:SOCIAL_LIMIT]]
+    now = _now(cases)
+    due = {v.id: countdown(v.next_deadline.due_at if v.next_deadline else None, now) for v in views}
+    return _page(request, "social.html", actor=actor, views=views, due=due)
+
+
+# --- the case page -----------------------------------------------------------------------------------
+
+
+def _case_page(request: Request, actor: Actor, case_id: int, error: str | None = None,
+               status_code: int = 200) -> HTMLResponse:
+    cases = _cases(request)
+    cases.require_read(actor)
+    view = cases.get_case(case_id)
+    now = _now(cases)
+    actions = offered_actions(cases.policy, actor, view)
+    return _page(request, "case.html", status_code=status_code, actor=actor, case=view, error=error,
+                 events=cases.events(case_id), now=now, countdown=countdown, highlight=highlight,
+                 actions=[(a, find_transition(view.stage, a).requires) for a in actions],
+                 may_handle=may_handle(cases.policy, actor),
+                 outcomes=list(FindingOutcome), root_causes=cases.policy.root_causes,
+                 channels=[c.value for c in Channel], directions=list(Direction), kinds=list(CommunicationKind),
+                 concerns=list(FeedbackConcern), targets=list(EscalationTarget), currency=cases.policy.currency,
+                 limit=_limit(cases, actor))
+
+
+def _limit(cases: CaseService, actor: Actor) -> str | None:
+    return str(cases.policy.limits(Role(actor.role)).max_redress) if actor.role in Role.__members__ else None
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+async def case_page(request: Request, case_id: int) -> HTMLResponse:
+    actor = current_actor(request)
+    try:
+        return _case_page(request, actor, case_id)
+    except CaseNotFoundError as exc:
+        return _page(request, "error.html", status_code=404, actor=actor, title="No such case", message=str(exc))
+
+
+async def _post(request: Request, case_id: int, model: type[BaseModel], call: str,
+                checkboxes: tuple[str, ...] = ()) -> Response:
+    """Check the form, build the request, call the service; a refusal re-renders the page saying why."""
+    actor = current_actor(request)
+    form = await _form(request)
+    cases = _cases(request)
+    try:
+        body = model.model_validate(fields_of(form, model, checkboxes))
+        getattr(cases, call)(actor, case_id, body)
+    except ValidationError as exc:
+        return _case_page(request, actor, case_id, validation_message(exc), 422)
+    except CaseError as exc:
+        if isinstance(exc, CaseNotFoundError):
+            return _page(request, "error.html", status_code=404, actor=actor, title="No such case", message=str(exc))
+        status = next((code for cls, code in REFUSAL_STATUS.items() if isinstance(exc, cls)), 422)
+        return _case_page(request, actor, case_id, str(exc), status)
+    return RedirectResponse(f"/workspace/cases/{case_id}", status_code=303)
+
+
+@router.post("/cases/{case_id}/act")
+async def act(request: Request, case_id: int) -> Response:
+    return await _post(request, case_id, TransitionRequest, "transition")
+
+
+@router.post("/cases/{case_id}/options")
+async def add_option(request: Request, case_id: int) -> Response:
+    return await _post(request, case_id, OptionRequest, "add_option", OPTION_FLAGS)
+
+
+@router.post("/cases/{case_id}/notes")
+async def add_note(request: Request, case_id: int) -> Response:
+    return await _post(request, case_id, NoteRequest, "add_note")
+
+
+@router.post("/cases/{case_id}/feedback")
+async def add_feedback(request: Request, case_id: int) -> Response:
+    return await _post(request, case_id, FeedbackRequest, "add_feedback")
+
+
+@router.post("/cases/{case_id}/escalations")
+async def escalate(request: Request, case_id: int) -> Response:
+    return await _post(request, case_id, EscalationRequest, "escalate", ("customer_requested",))
+
+
+@router.post("/cases/{case_id}/communications")
+async def add_communication(request: Request, case_id: int) -> Response:
+    return await _post(request, case_id, CommunicationRequest, "add_communication")
+

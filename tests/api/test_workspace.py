@@ -1,0 +1,212 @@
+"""The workspace pages over HTTP (in-process), on SQLite and PostgreSQL: login, CSRF, queue, case page, forms."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from pipeline.api.app import create_app
+from pipeline.cases.authority import Role
+from pipeline.cases.contracts import CaseCreate, CaseMessage
+from pipeline.schema import Cue, CueLabel, Message, MessageScore, Severity
+
+HOSTILE = '<script>alert("x")</script> I have waited three weeks & nobody called back'
+
+
+@pytest.fixture
+def workspace(case_service):
+    tokens = {role: case_service.add_user(f"{role.value}1", role) for role in Role}
+    with TestClient(create_app(case_service, session_secret="test-secret")) as client:
+        client.tokens = tokens
+        client.cases = case_service
+        yield client
+
+
+def login(client: TestClient, role: Role = Role.agent) -> str:
+    """Sign in as the role's user; returns the session's CSRF token for later forms."""
+    page = client.get("/workspace/login")
+    response = client.post("/workspace/login", data={"csrf": csrf_of(page.text), "username": f"{role.value}1",
+                                                     "token": client.tokens[role], "next": "/workspace"},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return csrf_of(client.get("/workspace").text)
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def open_case(client: TestClient, summary: str = "card blocked abroad", risk: str | None = "high",
+              stage: str = "flagged", channel: str = "chat", text: str = HOSTILE, reasons=None,
+              received_at: datetime | None = None) -> int:
+    start = text.index("waited")
+    cue = Cue(label=CueLabel.waiting_time, start=start, end=start + len("waited three weeks"),
+              text="waited three weeks", weight=0.7, explanation='long wait <"explained">')
+    score = MessageScore(id="m1", complaint_probability=0.8, is_complaint=True, threshold=0.5,
+                         severity=Severity.disapproval, severity_probabilities={"disapproval": 0.8},
+                         dissatisfaction=0.8, cues=[cue], model_version="test")
+    request = CaseCreate(summary=summary, channel=channel, stage=stage, risk_level=risk, reasons=reasons or [],
+                         received_at=received_at,
+                         messages=[CaseMessage(message=Message(id=f"m-{summary}", text=text, channel=channel),
+                                               score=score)])
+    return client.cases.create_case(client.cases.actor("agent1"), request).id
+
+
+def test_every_page_needs_a_session(workspace):
+    case_id = open_case(workspace)
+    for path in ("/workspace", "/workspace/queue/rows", "/workspace/social", f"/workspace/cases/{case_id}"):
+        response = workspace.get(path, follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"].startswith("/workspace/login")
+
+
+def test_login_checks_the_token_belongs_to_the_user_and_logout_ends_it(workspace):
+    page = workspace.get("/workspace/login")
+    wrong = workspace.post("/workspace/login", data={"csrf": csrf_of(page.text), "username": "agent1",
+                                                     "token": workspace.tokens[Role.admin]})
+    assert wrong.status_code == 401 and "do not match an active user" in wrong.text
+    csrf = login(workspace)
+    assert workspace.get("/workspace").status_code == 200
+    workspace.post("/workspace/logout", data={"csrf": csrf}, follow_redirects=False)
+    assert workspace.get("/workspace", follow_redirects=False).status_code == 303
+
+
+def test_forms_without_the_csrf_token_are_refused(workspace):
+    case_id = open_case(workspace)
+    login(workspace)
+    for data in ({"action": "receive"}, {"action": "receive", "csrf": "forged"}):
+        response = workspace.post(f"/workspace/cases/{case_id}/act", data=data)
+        assert response.status_code == 403 and "security token (CSRF)" in response.text
+    assert workspace.cases.get_case(case_id).stage == "flagged"  # nothing written
+    assert workspace.post("/workspace/login", data={"username": "agent1",
+                                                    "token": workspace.tokens[Role.agent]}).status_code == 403
+
+
+def test_queue_puts_the_riskiest_and_soonest_first(workspace):
+    low = open_case(workspace, "low one", risk="low")
+    monday = open_case(workspace, "complaint on monday", risk="complaint", stage="received",
+                       received_at=datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    elevated = open_case(workspace, "elevated one", risk="elevated")
+    today = open_case(workspace, "complaint today", risk="complaint", stage="received")
+    friday = open_case(workspace, "complaint on friday", risk="complaint", stage="received",
+                       received_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
+    login(workspace)
+    rows = workspace.get("/workspace/queue/rows").text
+    order = [int(i) for i in re.findall(r'data-case="(\d+)"', rows)]
+    assert order == [friday, monday, today, elevated, low]
+    assert re.search(r"(in|overdue by) \d+ (d|h|min)", rows)  # countdowns, rendered server-side
+    filtered = workspace.get("/workspace/queue", params={"stage": "flagged"}).text
+    assert re.findall(r'data-case="(\d+)"', filtered) == [str(elevated), str(low)]
+    assert 'data-poll="/workspace/queue/rows?stage=flagged"' in filtered
+    assert workspace.get("/workspace/queue", params={"stage": "", "assigned_role": ""}).status_code == 200
+    unknown = workspace.get("/workspace/queue/rows", params={"stage": "nowhere"})
+    assert unknown.status_code == 422 and "&#39;nowhere&#39; is not a valid Stage" in unknown.text
+
+
+def test_case_page_escapes_user_text_and_explains_cues(workspace):
+    case_id = open_case(workspace)
+    login(workspace)
+    page = workspace.get(f"/workspace/cases/{case_id}").text
+    assert "<script>alert" not in page and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+    assert ('<mark class="cue cue-waiting_time" title="waiting_time: long wait &lt;&#34;explained&#34;&gt;">'
+            "waited three weeks</mark>") in page
+    assert "&amp; nobody called back" in page
+    assert 'data-action="receive"' in page and 'data-action="prevent"' in page
+
+
+def test_social_triage_shows_routing_advice(workspace):
+    open_case(workspace, "tweet", channel="social", reasons=[
+        {"signal": "routing_rule", "detail": "routing rule 'press' matched (<b>journalist</b>)"}])
+    open_case(workspace, "chat only", channel="chat")
+    login(workspace)
+    page = workspace.get("/workspace/social").text
+    assert "routing rule &#39;press&#39; matched (&lt;b&gt;journalist&lt;/b&gt;)" in page and "chat only" not in page
+
+
+def test_over_limit_redress_is_refused_and_explained(workspace):
+    case_id = open_case(workspace, stage="received")
+    csrf = login(workspace)
+    for action, extra in (("acknowledge", {}), ("confirm_details", {"note": "details ok"}), ("investigate", {})):
+        act(workspace, case_id, csrf, action, **extra)
+    over = option(workspace, case_id, csrf, redress="400")
+    assert over.status_code == 303  # an agent may weigh it; offering it is what the limit governs
+    for action, extra in (("record_findings", {"outcome": "justified", "evidence": "no call back logged"}),
+                          ("assess_options", {})):
+        act(workspace, case_id, csrf, action, **extra)
+    view = workspace.cases.get_case(case_id)
+    refused = workspace.post(f"/workspace/cases/{case_id}/act", data={
+        "csrf": csrf, "version": view.version, "action": "offer_solution", "option_id": view.options[0].id})
+    assert refused.status_code == 403, refused.text
+    explained = re.search(r'id="refusal">(.*?)</p>', refused.text, re.S).group(1)
+    assert "may not offer redress of 400.00 GBP (limit 50 GBP): ask a complaints specialist" in explained
+    ombudsman = workspace.post(f"/workspace/cases/{case_id}/escalations", data={
+        "csrf": csrf, "target": "ombudsman", "reason": "deadlock", "customer_requested": "on"})
+    assert ombudsman.status_code == 403 and "refer a case to an independent third party" in ombudsman.text
+    assert workspace.cases.get_case(case_id).stage == "options_assessed"
+
+
+def test_analyst_is_offered_no_moves(workspace):
+    case_id = open_case(workspace)
+    login(workspace, Role.analyst)
+    page = workspace.get(f"/workspace/cases/{case_id}").text
+    assert 'data-action="' not in page and "is open to your role (analyst)" in page
+    refused = workspace.post(f"/workspace/cases/{case_id}/act", data={"csrf": csrf_of(page), "action": "receive"})
+    assert refused.status_code == 403 and "role &#39;analyst&#39; may not" in refused.text
+
+
+def test_a_case_walks_from_flagged_to_closed_through_the_forms(workspace):
+    case_id = open_case(workspace)
+    csrf = login(workspace)
+    act(workspace, case_id, csrf, "receive")
+    act(workspace, case_id, csrf, "acknowledge")
+    missing = workspace.post(f"/workspace/cases/{case_id}/act",
+                             data={"csrf": csrf, "action": "confirm_details", "note": ""})
+    assert missing.status_code == 422 and "field &#39;note&#39;: is required" in missing.text
+    act(workspace, case_id, csrf, "confirm_details", note="customer confirmed by phone")
+    act(workspace, case_id, csrf, "investigate")
+    act(workspace, case_id, csrf, "record_findings", outcome="justified", evidence="no call back logged")
+    assert option(workspace, case_id, csrf, redress="30", admits_liability="on").status_code == 303
+    act(workspace, case_id, csrf, "assess_options")
+    option_id = workspace.cases.get_case(case_id).options[0].id
+    act(workspace, case_id, csrf, "offer_solution", option_id=option_id)
+    act(workspace, case_id, csrf, "accept")
+    act(workspace, case_id, csrf, "implement", note="refund of 30 paid")
+    act(workspace, case_id, csrf, "check_satisfaction", satisfied="true")
+    act(workspace, case_id, csrf, "close", root_cause="service_failure")
+    view = workspace.cases.get_case(case_id)
+    assert view.stage == "closed" and view.redress_paid == 30 and view.liability_admitted and view.satisfied
+    page = workspace.get(f"/workspace/cases/{case_id}").text
+    assert "This case is closed." in page and "root_cause=service_failure" in page
+    feedback = workspace.post(f"/workspace/cases/{case_id}/feedback", follow_redirects=False, data={
+        "csrf": csrf, "to_colleague": "bob", "concerns": "process", "lesson": "call back <b>within</b> a day"})
+    assert feedback.status_code == 303
+    assert "call back &lt;b&gt;within&lt;/b&gt; a day" in workspace.get(f"/workspace/cases/{case_id}").text
+    stale = workspace.post(f"/workspace/cases/{case_id}/notes", data={"csrf": csrf, "note": "late", "version": 1})
+    assert stale.status_code == 409 and "Refused:" in stale.text
+
+
+def act(client: TestClient, case_id: int, csrf: str, action: str, **fields) -> None:
+    version = client.cases.get_case(case_id).version
+    response = client.post(f"/workspace/cases/{case_id}/act",
+                           data={"csrf": csrf, "action": action, "version": version, **fields}, follow_redirects=False)
+    assert response.status_code == 303, re.findall(r'id="refusal">(.*?)</p>', response.text, re.S) or response.text
+
+
+def option(client: TestClient, case_id: int, csrf: str, **fields):
+    return client.post(f"/workspace/cases/{case_id}/options", follow_redirects=False, data={
+        "csrf": csrf, "description": "refund the fee", "customer_benefits": "money back",
+        "customer_drawbacks": "none", "organisation_benefits": "keeps the customer",
+        "organisation_drawbacks": "cost", "risk": "low", "risk_notes": "precedent is small", **fields})
+
+
+def test_highlight_skips_overlapping_and_out_of_range_cues():
+    from pipeline.api.workspace.render import countdown, highlight
+
+    cues = [{"label": "a", "start": 0, "end": 4, "explanation": "x"}, {"label": "b", "start": 2, "end": 6},
+            {"label": "c", "start": 8, "end": 99}]
+    assert str(highlight("<i>bad</i>", cues)) == '<mark class="cue cue-a" title="a: x">&lt;i&gt;b</mark>ad&lt;/i&gt;'
+    now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    assert countdown(datetime(2026, 11, 24, 13, 12, 30, tzinfo=UTC), now) == "in 3 h 12 min"
+    assert countdown(datetime(2026, 11, 22, 6, 0, tzinfo=UTC), now) == "overdue by 2 d 4 h"
