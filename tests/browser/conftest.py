@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,21 +39,15 @@ class LiveServer:
     cases: object
 
 
-@pytest.fixture
-def live_server(tmp_path: Path, settings) -> Iterator[LiveServer]:
-    """The real app under uvicorn on a free port, on a fresh SQLite file, in a thread of this process."""
-    _require_browser()
+@contextmanager
+def _serve(app, cases) -> Iterator[LiveServer]:
+    """`app` under uvicorn on a free port, in a thread of this process."""
     import uvicorn
 
-    from pipeline.api.app import create_app
-    from pipeline.cases.service import CaseService
-
-    cases = CaseService.from_settings(settings, url=f"sqlite:///{tmp_path / 'browser.db'}")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(cases, session_secret="browser-test"), host="127.0.0.1",
-                                           port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     for _ in range(200):
@@ -65,7 +60,36 @@ def live_server(tmp_path: Path, settings) -> Iterator[LiveServer]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        cases.engine.dispose()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, settings) -> Iterator[LiveServer]:
+    """The real app on a fresh SQLite file."""
+    _require_browser()
+    from pipeline.api.app import create_app
+    from pipeline.cases.service import CaseService
+
+    cases = CaseService.from_settings(settings, url=f"sqlite:///{tmp_path / 'browser.db'}")
+    with _serve(create_app(cases, session_secret="browser-test"), cases) as live:
+        yield live
+    cases.engine.dispose()
+
+
+@pytest.fixture
+def live_pipeline(stages) -> Iterator[LiveServer]:
+    """The real app with `POST /ingest` feeding the stream in its process: the session's real models."""
+    _require_browser()
+    from pipeline.api.app import InlineStream, create_app
+    from pipeline.api.ingest import Ingest
+    from pipeline.ingest.sources.queue import QueueSource
+    from pipeline.ingest.validate import Validator
+    from pipeline.stream.runner import StreamRunner
+
+    source = QueueSource(1000)
+    app = create_app(stages.cases, ingest=Ingest(Validator(), stages.dead_letters, source),
+                     stream=InlineStream(StreamRunner(stages), source), session_secret="browser-test")
+    with _serve(app, stages.cases) as live:
+        yield live
 
 
 @pytest.fixture

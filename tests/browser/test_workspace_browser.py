@@ -89,3 +89,21 @@ def test_sign_in_see_a_flag_arrive_and_an_over_limit_offer_refused(live_server, 
     assert "may not offer redress of 500.00 GBP" in refusal.inner_text()
     page.screenshot(path=str(ARTEFACTS / "case-refused.png"), full_page=True)
     assert page.inner_text("#stage") == "options_assessed"
+
+
+def test_a_message_sent_to_ingest_appears_in_the_queue_as_a_flag(live_pipeline, browser_page):
+    import httpx
+
+    cases, page, base = live_pipeline.cases, browser_page, live_pipeline.url
+    token = cases.add_user("ann", Role.agent)
+    sign_in(page, base, token)
+    message = {"id": "live-1", "conversation_id": "thread-live", "channel": "social", "customer_id": "c-live",
+               "timestamp": "2026-11-29T09:00:00+00:00",
+               "text": "Third time asking!! My refund was promised two weeks ago and nobody answers. "
+                       "I want a manager now or I am reporting you to the ombudsman."}
+    answer = httpx.post(f"{base}/ingest", json=[message], headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 202 and answer.json()["accepted"] == 1
+    row = page.locator("tr[data-case]").filter(has_text="refund was promised")
+    row.wait_for()  # scored, routed and filed by the stream, then shown by the queue's refresh
+    assert "complaint" in row.inner_text().lower() or "high" in row.inner_text().lower()
+    page.screenshot(path=str(ARTEFACTS / "queue-live-ingest.png"), full_page=True)
