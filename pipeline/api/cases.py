@@ -42,9 +42,10 @@ async def list_cases(
     open_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
+    queue: Annotated[str | None, Query(max_length=64, description="the team queue routing chose")] = None,
 ) -> list[CaseSummary]:
     cases.require_read(actor)
-    return cases.list_cases(stage, assigned_role, customer_id, open_only, limit, offset)
+    return cases.list_cases(stage, assigned_role, customer_id, open_only, limit, offset, queue)
 
 
 @router.post("/cases", response_model=CaseView, status_code=201)

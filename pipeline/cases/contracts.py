@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pipeline.cases.authority import Role
 from pipeline.cases.clocks import Deadline
 from pipeline.cases.lifecycle import Action, EscalationTarget, FindingOutcome, Stage
-from pipeline.schema import Channel, Flag, Message, MessageScore
+from pipeline.schema import Channel, Flag, Message, MessageScore, Priority
 
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(min_length=1, max_length=10_000)]
@@ -56,6 +56,8 @@ class CaseCreate(Strict):
     conversation_id: Annotated[str, Field(max_length=128)] | None = None
     received_at: datetime | None = Field(default=None, description="when the complaint arrived; now if empty")
     risk_level: Annotated[str, Field(max_length=16)] | None = None
+    queue: Annotated[str, Field(max_length=64)] | None = Field(default=None, description="the team's queue routing chose")
+    priority: Priority | None = None
     reasons: list[dict[str, Any]] = Field(default_factory=list, max_length=100)
     messages: list[CaseMessage] = Field(default_factory=list, max_length=500)
 
@@ -81,6 +83,8 @@ class CaseCreate(Strict):
             customer_id=flag.customer_id,
             conversation_id=flag.conversation_id,
             risk_level=flag.risk_level.value,
+            queue=flag.queue,
+            priority=flag.priority,
             reasons=[r.model_dump(mode="json") for r in flag.reasons],
             messages=[CaseMessage(message=m, score=scores.get(m.id)) for m in flag.messages],
         )
@@ -263,6 +267,8 @@ class CaseSummary(BaseModel):
     customer_id: str | None
     summary: str
     risk_level: str | None
+    queue: str | None = None
+    priority: int | None = None
     assigned_role: str
     escalation: str | None
     next_deadline: Deadline | None

@@ -225,6 +225,7 @@ class CaseService:
         open_only: bool = False,
         limit: int = 50,
         offset: int = 0,
+        queue: str | None = None,
     ) -> list[CaseSummary]:
         query = (select(CaseRow).options(defer(CaseRow.flag_reasons), defer(CaseRow.alerts))  # not in a summary
                  .order_by(CaseRow.updated_at.desc(), CaseRow.id.desc()).limit(limit).offset(offset))
@@ -234,11 +235,18 @@ class CaseService:
             query = query.where(CaseRow.assigned_role == assigned_role.value)
         if customer_id is not None:
             query = query.where(CaseRow.customer_id == customer_id)
+        if queue is not None:
+            query = query.where(CaseRow.queue == queue)
         if open_only:
             query = query.where(CaseRow.stage.not_in([s.value for s in Stage if not s.is_open]))
         now = self._clock()
         with self._sessions() as s:
             return [self._summary(case, now) for case in s.scalars(query)]
+
+    def queues(self) -> list[str]:
+        """The queues routing has sent cases to, for a team's filter."""
+        with self._sessions() as s:
+            return sorted(q for q in s.scalars(select(CaseRow.queue).where(CaseRow.queue.is_not(None)).distinct()))
 
     def events(self, case_id: int) -> list[EventView]:
         with self._sessions() as s:
@@ -292,7 +300,9 @@ class CaseService:
         return CaseRow(
             version=1, stage=request.stage.value, profile=profile, channel=request.channel.value,
             customer_id=request.customer_id, conversation_id=request.conversation_id, summary=request.summary,
-            risk_level=request.risk_level, flag_reasons=request.reasons, assigned_role=Role.agent.value,
+            risk_level=request.risk_level, queue=request.queue,
+            priority=int(request.priority) if request.priority is not None else None,
+            flag_reasons=request.reasons, assigned_role=Role.agent.value,
             owner=actor.username if actor.role != SYSTEM.role else None, escalation_requested_by_customer=False,
             liability_admitted=False, redress_paid=Decimal("0"), milestones=milestones, pauses=[], alerts=[],
             head_hash=GENESIS, event_count=0, created_at=now, updated_at=now,
@@ -302,7 +312,8 @@ class CaseService:
         """A written case's messages and its `create` event."""
         self._attach(s, case, request.messages)
         after = {"stage": case.stage, "profile": case.profile, "channel": case.channel, "summary": case.summary,
-                 "risk_level": case.risk_level, "messages": [i.message.id for i in request.messages],
+                 "risk_level": case.risk_level, **({"queue": case.queue, "priority": case.priority} if case.queue else {}),
+                 "messages": [i.message.id for i in request.messages],
                  "reasons": request.reasons,
                  **({"received_at": case.milestones["received"]} if "received" in case.milestones else {})}
         self._record(s, case, actor, "create", {}, after, None, now)
@@ -420,6 +431,9 @@ class CaseService:
                                  "reasons": [r.model_dump(mode="json") for r in flag.reasons]}
         if case.risk_level is None or RiskLevel(case.risk_level).rank < flag.risk_level.rank:
             case.risk_level = after["risk_level"] = flag.risk_level.value
+        if case.priority is None or int(flag.priority) < case.priority:  # more urgent: its queue takes the case
+            case.priority, case.queue = int(flag.priority), flag.queue
+            after.update(priority=case.priority, queue=case.queue)
         case.flag_reasons = (case.flag_reasons + after["reasons"])[-MAX_FLAG_REASONS:]
         if case.stage == Stage.prevented.value:  # dissatisfied again after it was settled: back to the queue
             case.stage = after["stage"] = Stage.flagged.value
@@ -730,8 +744,8 @@ class CaseService:
         pending = [d for d in deadlines if d.kind is ClockKind.deadline and d.due_at is not None and d.met_at is None]
         return CaseSummary(
             id=case.id, version=case.version, stage=Stage(case.stage), profile=case.profile, channel=case.channel,
-            customer_id=case.customer_id, summary=case.summary, risk_level=case.risk_level,
-            assigned_role=case.assigned_role, escalation=case.escalation,
+            customer_id=case.customer_id, summary=case.summary, risk_level=case.risk_level, queue=case.queue,
+            priority=case.priority, assigned_role=case.assigned_role, escalation=case.escalation,
             next_deadline=min(pending, key=lambda d: d.due_at) if pending and Stage(case.stage).is_open else None,
             created_at=case.created_at, updated_at=case.updated_at,
         )

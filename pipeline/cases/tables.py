@@ -85,6 +85,8 @@ class CaseRow(Base):
     conversation_id: Mapped[str | None] = mapped_column(String(128), index=True)
     summary: Mapped[str] = mapped_column(Text)
     risk_level: Mapped[str | None] = mapped_column(String(16))
+    queue: Mapped[str | None] = mapped_column(String(64), index=True)  # the team routing sent it to
+    priority: Mapped[int | None] = mapped_column(Integer)  # routing's Priority: 1 urgent … 4 low
     flag_reasons: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
     assigned_role: Mapped[str] = mapped_column(String(32))
     owner: Mapped[str | None] = mapped_column(String(64))

@@ -11,13 +11,14 @@ from pipeline.cases.authority import Role
 from pipeline.cases.contracts import TransitionRequest
 from pipeline.cases.lifecycle import Stage
 from pipeline.cases.service import CaseService
-from pipeline.schema import Channel, Flag, FlagReason, Message, MessageScore, RiskLevel, Severity
+from pipeline.schema import Channel, Flag, FlagReason, Message, MessageScore, Priority, RiskLevel, Severity
 from tests.cases.helpers import users
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
-def flag(*ids: str, level: RiskLevel = RiskLevel.elevated, conversation: str = "thread-1") -> Flag:
+def flag(*ids: str, level: RiskLevel = RiskLevel.elevated, conversation: str = "thread-1", queue: str = "social-care",
+         priority: Priority = Priority.normal) -> Flag:
     messages = [Message(id=i, text=f"message {i}: still waiting for my refund", channel=Channel.social,
                         conversation_id=conversation, customer_id="c-1", timestamp=T0 + timedelta(minutes=n))
                 for n, i in enumerate(ids)]
@@ -25,7 +26,7 @@ def flag(*ids: str, level: RiskLevel = RiskLevel.elevated, conversation: str = "
                            severity=Severity.disapproval, severity_probabilities={}, dissatisfaction=0.6,
                            model_version="fast-test") for i in ids]
     return Flag(conversation_id=conversation, customer_id="c-1", channel=Channel.social, risk_level=level,
-                probability=0.4, messages=messages, scores=scores, queue="social-care",
+                probability=0.4, messages=messages, scores=scores, queue=queue, priority=priority,
                 reasons=[FlagReason(signal="level", detail="dissatisfaction running at 0.60", message_id=ids[-1])])
 
 
@@ -86,3 +87,16 @@ def test_racing_workers_open_one_case_per_conversation(database_url, settings):
             assert sum(r.created for n, r in enumerate(results) if n % 3 == conversation) == 1
     finally:
         service.engine.dispose()
+
+
+def test_the_case_takes_the_most_urgent_routing_it_was_given(case_service):
+    case_id = case_service.intake(flag("m1")).case_id
+    assert (case_service.get_case(case_id).queue, case_service.get_case(case_id).priority) == ("social-care", 3)
+    case_service.intake(flag("m2", queue="senior", priority=Priority.urgent))
+    case_service.intake(flag("m3", queue="complaints", priority=Priority.low))  # calmer: does not move it back
+    case = case_service.get_case(case_id)
+    assert (case.queue, case.priority) == ("senior", 1)
+    assert case_service.events(case_id)[1].after["queue"] == "senior"
+    case_service.intake(flag("x1", conversation="other", queue="retention"))
+    assert [c.id for c in case_service.list_cases(queue="senior")] == [case_id]
+    assert case_service.queues() == ["retention", "senior"]

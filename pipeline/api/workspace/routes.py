@@ -147,20 +147,20 @@ def _safe_next(target: str) -> str:
 # --- queue and social triage -------------------------------------------------------------------------
 
 
-def _queue(request: Request, stage: str, assigned_role: str) -> tuple[Actor, dict[str, Any]]:
+def _queue(request: Request, stage: str, assigned_role: str, queue: str = "") -> tuple[Actor, dict[str, Any]]:
     """The filtered queue; the filter form sends '' for 'any', so the filters arrive as plain strings."""
     actor = current_actor(request)
     cases = _cases(request)
     cases.require_read(actor)
     at = Stage(stage) if stage else None
     team = Role(assigned_role) if assigned_role else None
-    rows = queue_order(cases.list_cases(at, team, open_only=True, limit=QUEUE_LIMIT))
+    rows = queue_order(cases.list_cases(at, team, open_only=True, limit=QUEUE_LIMIT, queue=queue or None))
     now = _now(cases)
     due = {c.id: countdown(c.next_deadline.due_at if c.next_deadline else None, now) for c in rows}
     poll = "/workspace/queue/rows" + (f"?{urlencode(q)}" if (q := {k: v for k, v in (
-        ("stage", stage), ("assigned_role", assigned_role)) if v}) else "")
-    return actor, {"rows": rows, "due": due, "stage": at, "assigned_role": team, "poll": poll,
-                   "stages": [s for s in Stage if s.is_open], "roles": list(Role)}
+        ("stage", stage), ("assigned_role", assigned_role), ("queue", queue)) if v}) else "")
+    return actor, {"rows": rows, "due": due, "stage": at, "assigned_role": team, "poll": poll, "queue": queue,
+                   "stages": [s for s in Stage if s.is_open], "roles": list(Role), "queues": cases.queues()}
 
 
 def _filter_refused(request: Request, exc: ValueError) -> HTMLResponse:
@@ -170,19 +170,19 @@ def _filter_refused(request: Request, exc: ValueError) -> HTMLResponse:
 
 @router.get("", response_class=HTMLResponse)
 @router.get("/queue", response_class=HTMLResponse)
-async def queue(request: Request, stage: str = "", assigned_role: str = "") -> HTMLResponse:
+async def queue(request: Request, stage: str = "", assigned_role: str = "", queue: str = "") -> HTMLResponse:
     try:
-        actor, context = _queue(request, stage, assigned_role)
+        actor, context = _queue(request, stage, assigned_role, queue)
     except ValueError as exc:
         return _filter_refused(request, exc)
     return _page(request, "queue.html", actor=actor, **context)
 
 
 @router.get("/queue/rows", response_class=HTMLResponse)
-async def queue_rows(request: Request, stage: str = "", assigned_role: str = "") -> HTMLResponse:
+async def queue_rows(request: Request, stage: str = "", assigned_role: str = "", queue: str = "") -> HTMLResponse:
     """The queue's table body alone: the page polls it so new flags appear without a reload."""
     try:
-        actor, context = _queue(request, stage, assigned_role)
+        actor, context = _queue(request, stage, assigned_role, queue)
     except ValueError as exc:
         return _filter_refused(request, exc)
     return _page(request, "_queue_rows.html", actor=actor, **context)
