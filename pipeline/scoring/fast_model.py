@@ -27,7 +27,7 @@ from sklearn.preprocessing import StandardScaler
 
 from pipeline.schema import MessageScore, Severity
 from pipeline.scoring.calibration import best_macro_f1_threshold, fit_isotonic
-from pipeline.scoring.hashing import CharNgramHasher, WordNgramHasher
+from pipeline.signals.hashing import CharNgramHasher, WordNgramHasher
 from pipeline.scoring.stacking import SeverityOffsets
 from pipeline.signals import CueAnalysis
 

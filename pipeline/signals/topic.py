@@ -3,7 +3,7 @@
 Routing needs a topic per message at stream speed, and a topic it can trust: a wrong topic sends a
 customer to the wrong queue, so below `min_confidence` the topic is None and routing falls back to
 rules that do not test it. The model is the fast model's recipe on a smaller scale: hashed word
-and character n-grams (`pipeline.scoring.hashing`), sublinear TF-IDF, and a linear SVM over the 77
+and character n-grams (`pipeline.signals.hashing`), sublinear TF-IDF, and a linear SVM over the 77
 intents. An SVM's margins are not probabilities, so they go through a softmax whose temperature is
 fitted on out-of-fold margins (one number, Guo et al.'s temperature scaling). A routing topic's
 confidence is the summed probability of its intents, so "cards" can be certain while the
@@ -33,7 +33,7 @@ from sklearn.svm import LinearSVC
 
 from pipeline.config import Settings
 from pipeline.errors import ModelNotTrainedError
-from pipeline.scoring.hashing import CharNgramHasher, WordNgramHasher
+from pipeline.signals.hashing import CharNgramHasher, WordNgramHasher
 
 WEIGHTS_FILE = "weights.npz"
 META_FILE = "meta.json"

@@ -1,6 +1,6 @@
 import numpy as np
 
-from pipeline.scoring.hashing import CharNgramHasher, WordNgramHasher
+from pipeline.signals.hashing import CharNgramHasher, WordNgramHasher
 
 
 def test_counts_every_within_word_ngram_once_per_occurrence():
