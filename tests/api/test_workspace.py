@@ -210,3 +210,20 @@ def test_highlight_skips_overlapping_and_out_of_range_cues():
     now = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
     assert countdown(datetime(2026, 11, 24, 13, 12, 30, tzinfo=UTC), now) == "in 3 h 12 min"
     assert countdown(datetime(2026, 11, 22, 6, 0, tzinfo=UTC), now) == "overdue by 2 d 4 h"
+
+
+def test_the_trajectory_plots_each_scored_customer_message_and_marks_complaints():
+    from types import SimpleNamespace
+
+    from pipeline.api.workspace.render import trajectory
+
+    def message(i: int, d: float, complaint: bool = False, author: str = "customer"):
+        score = {"dissatisfaction": d, "is_complaint": complaint} if author == "customer" else None
+        return SimpleNamespace(message_id=f"m{i}<x>", author=author, score=score)
+
+    svg = str(trajectory([message(1, 0.1), message(2, 0.0, author="agent"), message(3, 0.5), message(4, 0.9, True)]))
+    assert svg.count("<circle") == 3 and svg.count('class="complaint"') == 1
+    assert "m4&lt;x&gt;: dissatisfaction 0.90" in svg  # ids are escaped too
+    ys = [float(y) for y in re.findall(r'cy="([\d.]+)"', svg)]
+    assert ys == sorted(ys, reverse=True), "rising dissatisfaction climbs the chart"
+    assert str(trajectory([message(1, 0.2, author="agent")])) == ""

@@ -34,6 +34,26 @@ def highlight(text: str, cues: Iterable[Mapping[str, Any]]) -> Markup:
     return Markup("".join(out))
 
 
+def trajectory(messages: Iterable[Any], width: int = 360, height: int = 64) -> Markup:
+    """The conversation's dissatisfaction, customer message by message, as a small inline SVG: a handler
+    sees at a glance whether it is rising. Complaints are the red dots. Empty when nothing was scored."""
+    points = [(float(m.score.get("dissatisfaction", 0.0)), bool(m.score.get("is_complaint")), str(m.message_id))
+              for m in messages if m.author == "customer" and m.score]
+    if not points:
+        return Markup("")
+    pad, step = 6, (width - 12) / max(len(points) - 1, 1)
+    xy = [(pad + i * step, pad + (1 - d) * (height - 2 * pad)) for i, (d, _, _) in enumerate(points)]
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+    dots = "".join(
+        str(Markup('<circle cx="{:.1f}" cy="{:.1f}" r="{}" class="{}"><title>{}: dissatisfaction {:.2f}</title>'
+                   '</circle>').format(x, y, 4 if complaint else 3, "complaint" if complaint else "turn", mid, d))
+        for (x, y), (d, complaint, mid) in zip(xy, points, strict=True))
+    return Markup('<svg class="trajectory" role="img" aria-label="dissatisfaction by customer message" '
+                  'width="{w}" height="{h}" viewBox="0 0 {w} {h}"><line x1="0" y1="{mid}" x2="{w}" y2="{mid}" '
+                  'class="half"/><polyline points="{line}"/>{dots}</svg>').format(
+        w=width, h=height, mid=height / 2, line=line, dots=Markup(dots))
+
+
 def countdown(due: datetime | None, now: datetime) -> str:
     """'in 3 h 12 min' or 'overdue by 2 d 4 h': the nearest two units, so a handler reads it at a glance."""
     if due is None:

@@ -23,7 +23,7 @@ from pipeline.api.workspace.forms import (
     offered_actions,
     validation_message,
 )
-from pipeline.api.workspace.render import countdown, highlight, queue_order
+from pipeline.api.workspace.render import countdown, highlight, queue_order, trajectory
 from pipeline.api.workspace.session import (
     CsrfRefused,
     LoginFailed,
@@ -211,7 +211,7 @@ def _case_page(request: Request, actor: Actor, case_id: int, error: str | None =
     now = _now(cases)
     actions = offered_actions(cases.policy, actor, view)
     return _page(request, "case.html", status_code=status_code, actor=actor, case=view, error=error,
-                 events=cases.events(case_id), now=now, countdown=countdown, highlight=highlight,
+                 events=cases.events(case_id), now=now, countdown=countdown, highlight=highlight, trajectory=trajectory,
                  actions=[(a, find_transition(view.stage, a).requires) for a in actions],
                  may_handle=may_handle(cases.policy, actor),
                  outcomes=list(FindingOutcome), root_causes=cases.policy.root_causes,
