@@ -379,16 +379,9 @@ def demo(
 
 
 def _best_scorer(model: str | None) -> Any:
-    from pipeline.scoring.registry import ScorerName, available_scorers
+    from pipeline.scoring.registry import best_available
 
-    if model:
-        return _scorer_name(model)
-    trained = available_scorers(get_settings())
-    preference = (ScorerName.cascade, ScorerName.deep, ScorerName.fast)
-    chosen = next((n for n in preference if n in trained), None)
-    if chosen is None:
-        raise typer.BadParameter("no scorer is trained yet: run `earlywarn train --model fast`", param_hint="--model")
-    return chosen
+    return _scorer_name(model) if model else best_available(get_settings())
 
 
 @app.command()

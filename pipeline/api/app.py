@@ -151,15 +151,11 @@ def ingest_from_settings(settings: Any) -> tuple[Ingest | None, InlineStream | N
 
         producer = RedisStreamProducer(settings.redis_stream, url=settings.redis_url)
         return Ingest(validator, dead_letters, RedisHandoff(producer)), None
-    from pipeline.scoring.registry import ScorerName, available_scorers
+    from pipeline.scoring.registry import best_available
     from pipeline.stream.runner import StreamRunner
 
-    trained = available_scorers(settings)
-    scorer = next((n for n in (ScorerName.cascade, ScorerName.deep, ScorerName.fast) if n in trained), None)
     try:
-        if scorer is None:
-            raise ModelNotTrainedError("fast", settings.models_dir, "run `earlywarn train --model fast`")
-        stages = build_stages(settings, scorer)
+        stages = build_stages(settings, best_available(settings))
     except ModelNotTrainedError as exc:
         log.warning("POST /ingest is off: %s", exc)
         return None, None

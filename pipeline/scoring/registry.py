@@ -60,3 +60,15 @@ def artefact_version(settings: Settings, name: ScorerName) -> str:
 def available_scorers(settings: Settings) -> list[ScorerName]:
     """Scorers with a trained artefact on disk."""
     return [name for name in ScorerName if (artefact_dir(settings, name) / "meta.json").is_file()]
+
+
+MOST_ACCURATE_FIRST = (ScorerName.cascade, ScorerName.deep, ScorerName.fast)
+
+
+def best_available(settings: Settings) -> ScorerName:
+    """The most accurate scorer trained: what the demo, the stream and the server use unless told otherwise."""
+    trained = available_scorers(settings)
+    for name in MOST_ACCURATE_FIRST:
+        if name in trained:
+            return name
+    raise ModelNotTrainedError("fast", artefact_dir(settings, ScorerName.fast), "run `earlywarn train --model fast`")
