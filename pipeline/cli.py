@@ -307,6 +307,19 @@ def bench_stream_command(
     print_json(bench_stream(get_settings(), _best_scorer(model), messages, rate, seconds, database_url or None))
 
 
+@bench_app.command("report")
+def bench_report_command(
+    model: Annotated[str | None, typer.Option("--model", "-m", help="fast, deep or cascade; default: the most "
+                                              "accurate one trained")] = None,
+    messages: Annotated[int, typer.Option(help="real thread messages replayed into a fresh store first")] = 40_000,
+    themes: Annotated[bool, typer.Option(help="include theme discovery (MiniLM) in the timing")] = True,
+) -> None:
+    """Seconds to build and write `earlywarn report` over a store filled by replaying real threads."""
+    from pipeline.benchmarks.report import bench_report
+
+    print_json(bench_report(get_settings(), _best_scorer(model), messages, themes))
+
+
 @bench_app.command("cases")
 def bench_cases_command(
     database_url: Annotated[str | None, typer.Option(help="the server to test; a throwaway store is made there "
@@ -345,6 +358,40 @@ def bench_security_command(
     print_json({"database": url.split(":", 1)[0], **result})
     if result["succeeded"]:
         raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    start: Annotated[str | None, typer.Option("--from", help="first day, YYYY-MM-DD (default: 27 days before --to)")]
+    = None,
+    end: Annotated[str | None, typer.Option("--to", help="last day, YYYY-MM-DD, included (default: today, UTC)")]
+    = None,
+    output: Annotated[Path, typer.Option(help="folder for report.html, report.json and the CSVs")] = Path("reports"),
+    themes: Annotated[bool, typer.Option(help="discover complaint themes with MiniLM embeddings")] = True,
+) -> None:
+    """Complaint analytics for a period: volumes and rates, spikes that call for a special review, root
+    causes with recommendations, emerging themes and the DISP 1.10-style complaints return."""
+    from pipeline.commands.report import build, default_period
+
+    first, last = default_period()
+    try:
+        last = _day("--to", end) if end else last
+        first = _day("--from", start) if start else default_period(last)[0]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    with progress() as bar:
+        bar.add_task("building the report", total=None)
+        result = build(get_settings(), first, last, output, themes=themes)
+    print_json(result)
+
+
+def _day(option: str, value: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{option} {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2026-03-31") from None
 
 
 @app.command()

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     cases_profile: str = Field(default="fca_disp", description="the regulatory profile new cases get")
     cases_sweep_seconds: float = Field(default=60.0, ge=0, description="how often the server raises due "
                                        "deadline warnings and breaches; 0 turns the sweeper off")
+    letters_dir: Path | None = Field(default=None, description="customer letter templates and letters.yaml "
+                                     "searched before the shipped ones (pipeline/cases/templates/letters)")
 
     # ingest: what a message must be to enter the pipeline (anything else is dead-lettered with the reason)
     ingest_max_text_chars: int = Field(default=5000, ge=1, description="longest message text accepted")
@@ -61,6 +63,8 @@ class Settings(BaseSettings):
 
     workspace_secret: str = Field(default="", description="signs the workspace session cookie; empty: random per "
                                   "process (sessions end on restart and are not shared across --workers)")
+    workspace_https_only: bool = Field(default=False, description="send the session cookie over HTTPS only: "
+                                       "set it wherever the workspace is served behind TLS")
     # the stream
     ingest_transport: str = Field(default="inline", pattern="^(inline|redis|off)$", description="where `POST "
                                   "/ingest` sends accepted messages: inline (a stream in the server process), "
@@ -72,6 +76,8 @@ class Settings(BaseSettings):
     stream_state_path: Path | None = Field(default=None, description="where a stream worker snapshots its "
                                            "conversation states (JSONL); empty: models_dir/stream-state.jsonl")
     routing_rules: Path | None = Field(default=None, description="routing rules (YAML); the shipped ones if empty")
+    analytics_recommendations: Path | None = Field(default=None, description="the change each leading complaint "
+                                                   "category suggests (YAML); the shipped ones if empty")
     routing_flag_from: str | None = Field(default=None, description="lowest risk level flagged (low, elevated, "
                                           "high, complaint); the rules file's own flag_from if empty")
     flags_stream: str = Field(default="earlywarn:flags", description="Redis Stream the flags are published on "

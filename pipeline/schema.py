@@ -198,6 +198,7 @@ class Flag(BaseModel):
     priority: Priority = Priority.normal
     next_action: str = Field(default="", max_length=1000, description="suggested next step for the handler")
     rule: str | None = Field(default=None, description="the routing rule that matched")
+    topic: str | None = Field(default=None, max_length=64, description="what the conversation is about, if known")
     reasons: list[FlagReason] = Field(default_factory=list)
     messages: list[Message] = Field(min_length=1)
     scores: list[MessageScore] = Field(default_factory=list)

@@ -55,10 +55,12 @@ class BodyLimit:
 
 
 def create_app(cases: CaseService, sweep_seconds: float = 0.0, ingest: Ingest | None = None,
-               stream: InlineStream | None = None, session_secret: str | None = None) -> FastAPI:
+               stream: InlineStream | None = None, session_secret: str | None = None,
+               https_only: bool = False) -> FastAPI:
     """`sweep_seconds` > 0 runs the deadline sweeper beside the server, so warnings fire on time.
     `ingest` serves `POST /ingest`; `stream`, when given, runs in the server process for it.
-    `session_secret` signs the workspace's session cookie; a random one per process if empty."""
+    `session_secret` signs the workspace's session cookie; a random one per process if empty;
+    `https_only` keeps that cookie off plain HTTP."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -88,7 +90,7 @@ def create_app(cases: CaseService, sweep_seconds: float = 0.0, ingest: Ingest | 
     if ingest is not None:
         app.state.ingest = ingest
         app.include_router(ingest_router)
-    install_workspace(app, session_secret)
+    install_workspace(app, session_secret, https_only)
 
     app.add_middleware(BodyLimit)
 
@@ -107,7 +109,7 @@ def app_from_settings() -> FastAPI:
     cases = CaseService.from_settings(settings)
     ingest, stream = ingest_from_settings(settings)
     return create_app(cases, sweep_seconds=settings.cases_sweep_seconds, ingest=ingest, stream=stream,
-                      session_secret=settings.workspace_secret or None)
+                      session_secret=settings.workspace_secret or None, https_only=settings.workspace_https_only)
 
 
 class InlineStream:

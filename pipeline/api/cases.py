@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from pipeline.api.auth import Cases, CurrentActor
+from pipeline.api.errors import error_body
 from pipeline.cases.authority import Role
 from pipeline.cases.contracts import (
     CaseCreate,
@@ -23,7 +25,19 @@ from pipeline.cases.contracts import (
     TransitionRequest,
     UserCreate,
 )
+from pipeline.cases.letters import (
+    LetterFactMissing,
+    LetterIncomplete,
+    LetterInputs,
+    LetterOffer,
+    LetterRequest,
+    LetterResult,
+    compose_letter,
+    deliver,
+    offers,
+)
 from pipeline.cases.lifecycle import TRANSITIONS, Stage
+from pipeline.config import get_settings
 
 router = APIRouter(tags=["cases"])
 
@@ -83,6 +97,33 @@ async def add_note(cases: Cases, actor: CurrentActor, case_id: int, body: NoteRe
 @router.post("/cases/{case_id}/communications", response_model=CaseView)
 async def add_communication(cases: Cases, actor: CurrentActor, case_id: int, body: CommunicationRequest) -> CaseView:
     return cases.add_communication(actor, case_id, body)
+
+
+@router.get("/cases/{case_id}/letters", response_model=list[LetterOffer], tags=["letters"])
+async def letter_kinds(cases: Cases, actor: CurrentActor, case_id: int) -> list[LetterOffer]:
+    """The letters that make sense for the case now, with their channels and required elements."""
+    cases.require_read(actor)
+    return offers(cases.get_case(case_id), cases.profiles, get_settings())
+
+
+@router.post("/cases/{case_id}/letters", response_model=LetterResult, tags=["letters"],
+             responses={422: {"description": "refused: `error.missing` lists the missing elements or facts"}})
+async def write_letter(cases: Cases, actor: CurrentActor, case_id: int, body: LetterRequest) -> Any:
+    """Render a letter from the case's facts and check it against the profile; unless `preview`, send it
+    (record it as a communication, which moves the clocks). A preview answers 200 with `letter.missing`."""
+    cases.require_read(actor)
+    inputs = LetterInputs.model_validate(body.model_dump(include=set(LetterInputs.model_fields)))
+    try:
+        letter = compose_letter(cases, case_id, body.kind, body.channel, get_settings(), handler=actor.username,
+                                inputs=inputs, version=body.version)
+        if body.preview:
+            return LetterResult(letter=letter)
+        case = deliver(cases, actor, letter)
+    except (LetterIncomplete, LetterFactMissing) as exc:
+        refused = error_body(exc.code, exc.field, str(exc))
+        refused["error"]["missing"] = [m.model_dump() for m in exc.missing]  # type: ignore[index]
+        return JSONResponse(refused, status_code=422)
+    return LetterResult(letter=letter, communication=case.communications[-1], case=case)
 
 
 @router.post("/cases/{case_id}/feedback", response_model=CaseView)

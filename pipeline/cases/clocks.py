@@ -94,6 +94,32 @@ class HolidayCalendar(BaseModel):
     subdiv: str | None = None
 
 
+class RedressScheme(BaseModel):
+    """The ombudsman or ADR scheme a customer may take the complaint to, as letters name it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    website: str
+    leaflet: str | None = Field(default=None, description="the scheme's explanatory leaflet, as letters name it")
+
+
+class LetterRules(BaseModel):
+    """What the sector's customer letters must contain; `pipeline.cases.letters` checks each letter against it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    scheme: RedressScheme | None = None
+    currency: str = Field(default="GBP", pattern="^[A-Z]{3}$")
+    waive_time_limits: bool = Field(default=False, description="whether the organisation consents to the "
+                                    "scheme considering a complaint referred after its time limits")
+    required: dict[str, tuple[str, ...]] = Field(default_factory=dict, description="letter kind -> the "
+                                                 "elements every such letter must contain")
+
+    def __hash__(self) -> int:  # a profile stays hashable with its letters (the dict is read-only by convention)
+        return hash((self.scheme, self.currency, self.waive_time_limits, tuple(self.required.items())))
+
+
 class RegulatoryProfile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -103,6 +129,7 @@ class RegulatoryProfile(BaseModel):
     timezone: str
     calendar: HolidayCalendar
     clocks: tuple[ClockSpec, ...]
+    letters: LetterRules = Field(default_factory=LetterRules)
 
     @property
     def pausable(self) -> bool:

@@ -58,6 +58,7 @@ class CaseCreate(Strict):
     risk_level: Annotated[str, Field(max_length=16)] | None = None
     queue: Annotated[str, Field(max_length=64)] | None = Field(default=None, description="the team's queue routing chose")
     priority: Priority | None = None
+    topic: Annotated[str, Field(max_length=64)] | None = Field(default=None, description="what it is about")
     reasons: list[dict[str, Any]] = Field(default_factory=list, max_length=100)
     messages: list[CaseMessage] = Field(default_factory=list, max_length=500)
 
@@ -85,6 +86,7 @@ class CaseCreate(Strict):
             risk_level=flag.risk_level.value,
             queue=flag.queue,
             priority=flag.priority,
+            topic=flag.topic,
             reasons=[r.model_dump(mode="json") for r in flag.reasons],
             messages=[CaseMessage(message=m, score=scores.get(m.id)) for m in flag.messages],
         )
@@ -139,6 +141,7 @@ class CommunicationKind(StrEnum):
     holding_response = "holding_response"
     final_response = "final_response"
     deadlock_letter = "deadlock_letter"
+    public_reply = "public_reply"  # a reply under a public post: no case details, offers a private channel
 
 
 class CommunicationRequest(Strict):
@@ -269,6 +272,7 @@ class CaseSummary(BaseModel):
     risk_level: str | None
     queue: str | None = None
     priority: int | None = None
+    topic: str | None = None
     assigned_role: str
     escalation: str | None
     next_deadline: Deadline | None

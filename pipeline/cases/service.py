@@ -300,7 +300,7 @@ class CaseService:
         return CaseRow(
             version=1, stage=request.stage.value, profile=profile, channel=request.channel.value,
             customer_id=request.customer_id, conversation_id=request.conversation_id, summary=request.summary,
-            risk_level=request.risk_level, queue=request.queue,
+            risk_level=request.risk_level, queue=request.queue, topic=request.topic,
             priority=int(request.priority) if request.priority is not None else None,
             flag_reasons=request.reasons, assigned_role=Role.agent.value,
             owner=actor.username if actor.role != SYSTEM.role else None, escalation_requested_by_customer=False,
@@ -310,9 +310,10 @@ class CaseService:
 
     def _open_case(self, s: Session, case: CaseRow, actor: Actor, request: CaseCreate, now: datetime) -> None:
         """A written case's messages and its `create` event."""
-        self._attach(s, case, request.messages)
+        self._attach(s, case, request.messages, now)
         after = {"stage": case.stage, "profile": case.profile, "channel": case.channel, "summary": case.summary,
                  "risk_level": case.risk_level, **({"queue": case.queue, "priority": case.priority} if case.queue else {}),
+                 **({"topic": case.topic} if case.topic else {}),
                  "messages": [i.message.id for i in request.messages],
                  "reasons": request.reasons,
                  **({"received_at": case.milestones["received"]} if "received" in case.milestones else {})}
@@ -320,12 +321,12 @@ class CaseService:
         self._schedule_alerts(case, now)
 
     @staticmethod
-    def _attach(s: Session, case: CaseRow, messages: list[CaseMessage]) -> None:
+    def _attach(s: Session, case: CaseRow, messages: list[CaseMessage], now: datetime) -> None:
         for item in messages:
             m = item.message
             s.add(CaseMessageRow(
                 case_id=case.id, message_id=m.id, channel=m.channel.value, author=m.author.value,
-                sent_at=m.timestamp, text=m.text, score=item.score.to_output() if item.score else None,
+                sent_at=m.timestamp, added_at=now, text=m.text, score=item.score.to_output() if item.score else None,
             ))
 
     # --- stream intake ----------------------------------------------------------------------------
@@ -425,7 +426,7 @@ class CaseService:
         new = [CaseMessage(message=m, score=scores.get(m.id)) for m in flag.messages if m.id not in held]
         if not new:
             return Intake(case_id=case.id, created=False, added=[], stage=Stage(case.stage))
-        self._attach(s, case, new)
+        self._attach(s, case, new, now)
         before = {"stage": case.stage, "risk_level": case.risk_level}
         after: dict[str, Any] = {"messages": [i.message.id for i in new],
                                  "reasons": [r.model_dump(mode="json") for r in flag.reasons]}
@@ -435,6 +436,8 @@ class CaseService:
             case.priority, case.queue = int(flag.priority), flag.queue
             after.update(priority=case.priority, queue=case.queue)
         case.flag_reasons = (case.flag_reasons + after["reasons"])[-MAX_FLAG_REASONS:]
+        if case.topic is None and flag.topic is not None:
+            case.topic = after["topic"] = flag.topic
         if case.stage == Stage.prevented.value:  # dissatisfied again after it was settled: back to the queue
             case.stage = after["stage"] = Stage.flagged.value
             after["reopened"] = True
@@ -745,7 +748,7 @@ class CaseService:
         return CaseSummary(
             id=case.id, version=case.version, stage=Stage(case.stage), profile=case.profile, channel=case.channel,
             customer_id=case.customer_id, summary=case.summary, risk_level=case.risk_level, queue=case.queue,
-            priority=case.priority, assigned_role=case.assigned_role, escalation=case.escalation,
+            priority=case.priority, topic=case.topic, assigned_role=case.assigned_role, escalation=case.escalation,
             next_deadline=min(pending, key=lambda d: d.due_at) if pending and Stage(case.stage).is_open else None,
             created_at=case.created_at, updated_at=case.updated_at,
         )

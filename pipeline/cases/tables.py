@@ -87,6 +87,7 @@ class CaseRow(Base):
     risk_level: Mapped[str | None] = mapped_column(String(16))
     queue: Mapped[str | None] = mapped_column(String(64), index=True)  # the team routing sent it to
     priority: Mapped[int | None] = mapped_column(Integer)  # routing's Priority: 1 urgent … 4 low
+    topic: Mapped[str | None] = mapped_column(String(64), index=True)  # the topic model's routing topic
     flag_reasons: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
     assigned_role: Mapped[str] = mapped_column(String(32))
     owner: Mapped[str | None] = mapped_column(String(64))
@@ -145,6 +146,7 @@ class CaseMessageRow(Base):
     channel: Mapped[str] = mapped_column(String(16))
     author: Mapped[str] = mapped_column(String(16))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    added_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the tracker filed it (analytics' clock)
     text: Mapped[str] = mapped_column(Text)
     score: Mapped[dict[str, Any] | None] = mapped_column(Json)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -43,6 +44,7 @@ cases_app = typer.Typer(help="Work complaint cases: create, show, list, transiti
 users_app = typer.Typer(help="Users, roles and API tokens (admin).", no_args_is_help=True)
 
 M = TypeVar("M", bound=BaseModel)
+E = TypeVar("E", bound=StrEnum)
 User = Annotated[str, typer.Option("--user", "-u", envvar="EARLYWARN_USER", help="who is acting (a user name)")]
 Version = Annotated[int | None, typer.Option(help="the version you read; refused if the case changed since")]
 
@@ -177,6 +179,71 @@ def communicate(
     request = _build(CommunicationRequest, channel=channel, direction=direction, kind=kind, content=content,
                      version=version)
     _out(svc.add_communication(svc.actor(user), case_id, request))
+
+
+@cases_app.command("letter")
+def letter(
+    case_id: int,
+    user: User,
+    kind: Annotated[str, typer.Option(help="acknowledgement, summary-resolution, holding-response, final-response, "
+                                      "deadlock-letter, company-response or public-reply")],
+    channel: Annotated[str, typer.Option(help="email, letter (formal, printed) or social (public replies)")] = "email",
+    preview: Annotated[bool, typer.Option("--preview", help="render and check it; record nothing")] = False,
+    expected_by: Annotated[str | None, typer.Option(help="holding response: the date (YYYY-MM-DD) the final "
+                                                    "response will be sent by")] = None,
+    delay_reason: Annotated[str | None, typer.Option(help="holding response: why it is not ready yet")] = None,
+    waive_time_limits: Annotated[bool | None, typer.Option(
+        "--waive-time-limits/--no-waive-time-limits", help="FCA: consent to a late ombudsman referral (default: "
+        "the profile's standing position)")] = None,
+    note: Annotated[str | None, typer.Option(help="a paragraph of your own (a public reply's opening)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the letter, and once sent the case, as JSON")] = False,
+    version: Version = None,
+) -> None:
+    """Write a customer letter from the case's facts, check it against the profile's required content, and
+    send it (record it on the case, which moves the clocks). Exits 1 if a preview lacks a required element."""
+    from pipeline.cases.letters import (
+        LetterChannel,
+        LetterInputs,
+        LetterKind,
+        LetterResult,
+        compose_letter,
+        deliver,
+    )
+
+    svc = _service()
+    actor = svc.actor(user)
+    svc.require_read(actor)
+    kind_, channel_ = _choice(LetterKind, kind, "kind"), _choice(LetterChannel, channel, "channel")
+    inputs = _build(LetterInputs, expected_by=expected_by, delay_reason=delay_reason,
+                    waive_time_limits=waive_time_limits, note=note)
+    composed = compose_letter(svc, case_id, kind_, channel_, get_settings(), handler=actor.username, inputs=inputs,
+                              version=version)
+    result = LetterResult(letter=composed)
+    if not preview:
+        case = deliver(svc, actor, composed)
+        result = LetterResult(letter=composed, communication=case.communications[-1], case=case)
+    if as_json:
+        _out(result)
+    else:
+        sys.stdout.write((f"Subject: {composed.subject}\n\n" if composed.subject else "") + composed.body)
+    for gap in composed.missing:
+        err.print(f"[red]missing {gap.element}[/red] ({gap.description}, {gap.rule}): {gap.problem}. {gap.fix}")
+    if result.communication is not None:
+        err.print(f"recorded as communication {result.communication.id} ({result.communication.kind}) on case "
+                  f"{case_id}")
+    elif composed.missing:
+        raise typer.Exit(1)
+    else:
+        err.print("preview: complete, nothing recorded")
+
+
+def _choice(enum: type[E], value: str, option: str) -> E:
+    """An enum option that also takes hyphens (`final-response`)."""
+    try:
+        return enum(value.strip().lower().replace("-", "_"))
+    except ValueError:
+        choices = ", ".join(m.value.replace("_", "-") for m in enum)  # type: ignore[attr-defined]
+        raise CaseInputError(option, f"'{value}' is not one", f"choose one of {choices}") from None
 
 
 @cases_app.command("feedback")

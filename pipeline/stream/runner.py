@@ -27,9 +27,13 @@ from pipeline.ingest.validate import Rejection, Validator
 from pipeline.routing.rules import Route, RoutingInput, RoutingRules
 from pipeline.schema import Author, ConversationRisk, Flag, Message, MessageScore, RiskLevel
 from pipeline.scoring.base import Scorer
+from pipeline.signals.topic import COARSE, coarse_topic
 from pipeline.stream.counters import StreamCounters
 
 log = logging.getLogger(__name__)
+
+
+_ROUTING_TOPICS = frozenset(COARSE.values())
 
 
 class CaseIntake(Protocol):
@@ -192,7 +196,7 @@ class StreamRunner:
             held = flags.get(state.conversation_id)
             if held is not None and any(m.id == message.id for m in held.messages):
                 continue  # the same id twice in one batch (duplicate check off): file it once
-            flag = self._merge(held, message, score, risk, route)
+            flag = self._merge(held, message, score, risk, route, topics.get(message.id))
             flags[state.conversation_id] = flag
             arrived[message.id] = at
             if risk.level.rank > state.announced:
@@ -202,7 +206,7 @@ class StreamRunner:
 
     @staticmethod
     def _merge(flag: Flag | None, message: Message, score: MessageScore | None, risk: ConversationRisk,
-               route: Route) -> Flag:
+               route: Route, topic: str | None) -> Flag:
         if flag is not None and RiskLevel(flag.risk_level).rank > risk.level.rank:
             route_fields = {"queue": flag.queue, "priority": flag.priority, "next_action": flag.next_action,
                             "rule": flag.rule}
@@ -214,7 +218,11 @@ class StreamRunner:
         previous_messages = flag.messages if flag else []
         previous_scores = flag.scores if flag else []
         reasons = (flag.reasons if flag else []) + list(route.reasons)
+        if topic is None:
+            topic = flag.topic if flag else None
+        elif topic not in _ROUTING_TOPICS:
+            topic = coarse_topic(topic)  # cases keep the team's word (refunds), not the fine intent
         return Flag(conversation_id=message.conversation_id, customer_id=message.customer_id, channel=message.channel,
-                    risk_level=level, probability=probability, reasons=reasons[-20:],
+                    risk_level=level, probability=probability, reasons=reasons[-20:], topic=topic,
                     messages=[*previous_messages, message], scores=[*previous_scores, *([score] if score else [])],
                     **route_fields)

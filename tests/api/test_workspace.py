@@ -57,7 +57,8 @@ def open_case(client: TestClient, summary: str = "card blocked abroad", risk: st
 
 def test_every_page_needs_a_session(workspace):
     case_id = open_case(workspace)
-    for path in ("/workspace", "/workspace/queue/rows", "/workspace/social", f"/workspace/cases/{case_id}"):
+    for path in ("/workspace", "/workspace/queue/rows", "/workspace/social", f"/workspace/cases/{case_id}",
+                 "/workspace/analytics"):
         response = workspace.get(path, follow_redirects=False)
         assert response.status_code == 303 and response.headers["location"].startswith("/workspace/login")
 
@@ -123,6 +124,9 @@ def test_social_triage_shows_routing_advice(workspace):
     login(workspace)
     page = workspace.get("/workspace/social").text
     assert "routing rule &#39;press&#39; matched (&lt;b&gt;journalist&lt;/b&gt;)" in page and "chat only" not in page
+    assert "1 public post by the customer" in page
+    reply = re.search(r'<blockquote class="public-reply">(.*?)</blockquote>', page, re.S).group(1)
+    assert re.search(r"\b(DM|direct message|private)", reply, re.I)  # it moves the conversation off the timeline
 
 
 def test_over_limit_redress_is_refused_and_explained(workspace):
@@ -227,3 +231,55 @@ def test_the_trajectory_plots_each_scored_customer_message_and_marks_complaints(
     ys = [float(y) for y in re.findall(r'cy="([\d.]+)"', svg)]
     assert ys == sorted(ys, reverse=True), "rising dissatisfaction climbs the chart"
     assert str(trajectory([message(1, 0.2, author="agent")])) == ""
+
+
+def test_the_session_cookie_stays_off_plain_http_when_asked(case_service):
+    token = case_service.add_user("tls1", Role.agent)
+    with TestClient(create_app(case_service, session_secret="s", https_only=True), base_url="https://testserver") as c:
+        page = c.get("/workspace/login")
+        answer = c.post("/workspace/login", data={"csrf": csrf_of(page.text), "username": "tls1", "token": token},
+                        follow_redirects=False)
+    assert answer.status_code == 303
+    assert "secure" in answer.headers["set-cookie"].lower()
+
+
+def test_the_dashboard_shows_the_reports_figures_for_the_chosen_period(workspace):
+    open_case(workspace, summary="fee charged twice", stage="received", received_at=datetime(2026, 11, 10, tzinfo=UTC))
+    login(workspace, Role.analyst)
+    today = workspace.cases.now().date().isoformat()
+    page = workspace.get(f"/workspace/analytics?from=2026-01-01&to={today}")
+    assert page.status_code == 200
+    assert "complaints received" in page.text and "<svg" in page.text and "Complaints return" in page.text
+    bad = workspace.get("/workspace/analytics?from=2026-12-01&to=2026-11-01")
+    assert bad.status_code == 422 and "swap --from and --to" in bad.text
+
+
+def test_letters_are_previewed_then_sent_from_the_case_page(workspace):
+    case_id = open_case(workspace, summary="fee charged twice", stage="received",
+                        received_at=datetime(2026, 11, 23, 9, tzinfo=UTC))
+    csrf = login(workspace)
+    page = workspace.get(f"/workspace/cases/{case_id}").text
+    assert 'data-letter="acknowledgement"' in page and 'data-letter="final_response"' not in page  # no findings yet
+    version = workspace.cases.get_case(case_id).version
+    preview = workspace.post(f"/workspace/cases/{case_id}/letters", data={
+        "csrf": csrf, "version": version, "kind": "acknowledgement", "channel": "email", "preview": "true"})
+    assert preview.status_code == 200 and 'id="letter-preview"' in preview.text
+    assert "nothing was sent" in preview.text and str(case_id) in preview.text
+    assert workspace.cases.get_case(case_id).communications == []  # a preview records nothing
+    sent = workspace.post(f"/workspace/cases/{case_id}/letters", follow_redirects=False, data={
+        "csrf": csrf, "version": version, "kind": "acknowledgement", "channel": "email"})
+    assert sent.status_code == 303
+    view = workspace.cases.get_case(case_id)
+    assert view.stage == "acknowledged" and [c.kind for c in view.communications] == ["acknowledgement"]
+    clocks = {d.clock: d.status for d in view.deadlines}
+    assert clocks["acknowledgement"] == "met"
+
+
+def test_a_public_reply_with_personal_data_is_refused_on_the_page(workspace):
+    case_id = open_case(workspace, summary="late parcel", channel="social")
+    csrf = login(workspace)
+    refused = workspace.post(f"/workspace/cases/{case_id}/letters", data={
+        "csrf": csrf, "version": workspace.cases.get_case(case_id).version, "kind": "public_reply",
+        "channel": "social", "note": "Sorry! Email us at help.desk@example.com about it"})
+    assert refused.status_code == 422 and "Refused:" in refused.text and "no_personal_data" in refused.text
+    assert workspace.cases.get_case(case_id).communications == []

@@ -107,3 +107,52 @@ def test_a_message_sent_to_ingest_appears_in_the_queue_as_a_flag(live_pipeline, 
     row.wait_for()  # scored, routed and filed by the stream, then shown by the queue's refresh
     assert "complaint" in row.inner_text().lower() or "high" in row.inner_text().lower()
     page.screenshot(path=str(ARTEFACTS / "queue-live-ingest.png"), full_page=True)
+
+
+def add_option(page, description: str, redress: str) -> None:
+    page.click("summary:has-text('Add an option')")
+    form = page.locator("#option-form")
+    for name, value in (("description", description), ("customer_benefits", "money back"),
+                        ("customer_drawbacks", "none"), ("organisation_benefits", "keeps the customer"),
+                        ("organisation_drawbacks", "cost"), ("risk_notes", "no precedent"), ("redress", redress)):
+        form.locator(f"[name={name}]").fill(value)
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+
+
+def test_a_flag_worked_to_closed_through_the_forms_then_seen_on_the_dashboard(live_server, browser_page):
+    cases, page, base = live_server.cases, browser_page, live_server.url
+    token = cases.add_user("ann", Role.agent)
+    case_id = flag(cases, "walked to closed")
+    sign_in(page, base, token)
+    page.goto(f"{base}/workspace/cases/{case_id}")
+    for action, fields in (("receive", {}), ("acknowledge", {}), ("confirm_details", {"note": "on the phone"}),
+                           ("investigate", {}),
+                           ("record_findings", {"outcome": "justified", "evidence": "three contacts unanswered"})):
+        act(page, action, **fields)
+    add_option(page, "refund the delivery fee", "30")
+    act(page, "assess_options")
+    offer = page.locator("form[data-action=offer_solution]")
+    offer.locator("[name=option_id]").select_option(value=_option_id(page))
+    with page.expect_navigation():
+        offer.locator("button[type=submit]").click()
+    act(page, "accept")
+    act(page, "implement", note="fee refunded to the card")
+    act(page, "check_satisfaction", satisfied="true")
+    act(page, "close", root_cause="delay")
+    assert page.inner_text("#stage") == "closed"
+    history = page.inner_text("main")
+    assert "fee refunded to the card" in history and "close" in history
+    page.screenshot(path=str(ARTEFACTS / "case-closed.png"), full_page=True)
+
+    page.click("text=Analytics")
+    page.locator("section.kpis").wait_for()
+    kpis = page.inner_text("section.kpis")
+    assert "1\ncomplaints closed" in kpis or "1 complaints closed" in kpis.replace("\n", " ")
+    assert page.locator("figure svg").count() >= 2  # the trend and at least one breakdown
+    assert "delay" in page.inner_text("main")  # the root cause it was closed under leads the report
+    page.screenshot(path=str(ARTEFACTS / "analytics.png"), full_page=True)
+
+
+def _option_id(page) -> str:
+    return page.locator("table.options tbody tr").first.locator("td").first.inner_text().strip()

@@ -79,3 +79,12 @@ def queue_order(cases: Iterable[CaseSummary]) -> list[CaseSummary]:
         return RISK_ORDER.get(case.risk_level or "", len(RISK_ORDER)), (due.timestamp() if due else math.inf)
 
     return sorted(cases, key=key)
+
+
+def reach(case: Any) -> str:
+    """How public the problem is, from what the case holds: the customer's public posts in the thread
+    and whether they threaten to take it wider. A follower count is not in the data, so none is guessed."""
+    posts = [m for m in case.messages if m.author == "customer" and m.channel == "social"]
+    amplifies = any(c.get("label") == "public_amplification" for m in posts for c in (m.score or {}).get("cues", ()))
+    words = f"{len(posts)} public post{'s' if len(posts) != 1 else ''} by the customer"
+    return words + ("; threatens to take it wider (amplification cue)" if amplifies else "")

@@ -1,20 +1,27 @@
-"""The workspace's pages: login, the queue, social triage and the case page with its action forms."""
+"""The workspace's pages: login, the queue, social triage, the case page with its action forms, and
+the analytics dashboard."""
 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from threading import Lock
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import jinja2
-from fastapi import APIRouter, FastAPI, Request
+from cachetools import TTLCache
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
+
+from pipeline.analytics.records import Period
+from pipeline.analytics.report import Report, build_report
 
 from pipeline.api.workspace.forms import (
     OPTION_FLAGS,
@@ -23,7 +30,7 @@ from pipeline.api.workspace.forms import (
     offered_actions,
     validation_message,
 )
-from pipeline.api.workspace.render import countdown, highlight, queue_order, trajectory
+from pipeline.api.workspace.render import countdown, highlight, queue_order, reach, trajectory
 from pipeline.api.workspace.session import (
     CsrfRefused,
     LoginFailed,
@@ -35,6 +42,7 @@ from pipeline.api.workspace.session import (
     log_out,
 )
 from pipeline.cases.authority import Role
+from pipeline.cases.letters import Letter, LetterInputs, LetterRequest, compose_letter, offers, send_letter
 from pipeline.cases.contracts import (
     Actor,
     CaseView,
@@ -67,7 +75,9 @@ REFUSAL_STATUS = {AuthorityError: 403, CaseNotFoundError: 404, IllegalTransition
 
 router = APIRouter(prefix="/workspace", include_in_schema=False)
 templates = Jinja2Templates(env=jinja2.Environment(
-    loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined))
+    loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(HERE / "templates"),  # the analytics sections are shared
+                                jinja2.PackageLoader("pipeline.analytics", "templates")]),
+    autoescape=True, undefined=jinja2.StrictUndefined))
 
 
 def install(app: FastAPI, session_secret: str | None = None, https_only: bool = False) -> None:
@@ -197,14 +207,25 @@ async def social(request: Request) -> HTMLResponse:
     views = [cases.get_case(c.id) for c in queue_order(listed)[:SOCIAL_LIMIT]]
     now = _now(cases)
     due = {v.id: countdown(v.next_deadline.due_at if v.next_deadline else None, now) for v in views}
-    return _page(request, "social.html", actor=actor, views=views, due=due)
+    return _page(request, "social.html", actor=actor, views=views, due=due, reach={v.id: reach(v) for v in views},
+                 replies={v.id: _suggested_reply(cases, v.id, actor) for v in views})
+
+
+def _suggested_reply(cases: CaseService, case_id: int, actor: Actor) -> str | None:
+    """The public reply the letters module would send: it moves the conversation to a private channel
+    and carries no personal data or case details (checked), so triage can post it as it stands."""
+    try:
+        letter = compose_letter(cases, case_id, "public_reply", "social", handler=actor.username)
+    except CaseError:
+        return None
+    return None if letter.missing else letter.body
 
 
 # --- the case page -----------------------------------------------------------------------------------
 
 
 def _case_page(request: Request, actor: Actor, case_id: int, error: str | None = None,
-               status_code: int = 200) -> HTMLResponse:
+               status_code: int = 200, preview: Letter | None = None) -> HTMLResponse:
     cases = _cases(request)
     cases.require_read(actor)
     view = cases.get_case(case_id)
@@ -217,7 +238,8 @@ def _case_page(request: Request, actor: Actor, case_id: int, error: str | None =
                  outcomes=list(FindingOutcome), root_causes=cases.policy.root_causes,
                  channels=[c.value for c in Channel], directions=list(Direction), kinds=list(CommunicationKind),
                  concerns=list(FeedbackConcern), targets=list(EscalationTarget), currency=cases.policy.currency,
-                 limit=_limit(cases, actor))
+                 limit=_limit(cases, actor), letters=offers(view, cases.profiles) if view.stage.is_open else [],
+                 preview=preview)
 
 
 def _limit(cases: CaseService, actor: Actor) -> str | None:
@@ -281,3 +303,72 @@ async def escalate(request: Request, case_id: int) -> Response:
 async def add_communication(request: Request, case_id: int) -> Response:
     return await _post(request, case_id, CommunicationRequest, "add_communication")
 
+
+
+@router.post("/cases/{case_id}/letters")
+async def letter(request: Request, case_id: int) -> Response:
+    """Preview (render and check, record nothing) or send a letter; a refusal names what is missing."""
+    actor = current_actor(request)
+    form = await _form(request)
+    cases = _cases(request)
+    try:
+        body = LetterRequest.model_validate(fields_of(form, LetterRequest, ("preview",)))
+        inputs = LetterInputs.model_validate(body.model_dump(include=set(LetterInputs.model_fields)))
+        if body.preview:
+            cases.require_read(actor)
+            shown = compose_letter(cases, case_id, body.kind, body.channel, handler=actor.username, inputs=inputs)
+            return _case_page(request, actor, case_id, preview=shown)
+        send_letter(cases, actor, case_id, body.kind, body.channel, inputs=inputs, version=body.version)
+    except ValidationError as exc:
+        return _case_page(request, actor, case_id, validation_message(exc), 422)
+    except CaseError as exc:
+        if isinstance(exc, CaseNotFoundError):
+            return _page(request, "error.html", status_code=404, actor=actor, title="No such case", message=str(exc))
+        status = next((code for cls, code in REFUSAL_STATUS.items() if isinstance(exc, cls)), 422)
+        return _case_page(request, actor, case_id, str(exc), status)
+    return RedirectResponse(f"/workspace/cases/{case_id}", status_code=303)
+
+
+# --- analytics dashboard -----------------------------------------------------------------------------
+
+DASHBOARD_CACHE_SECONDS = 60  # a busy team reloading the page does not rebuild the report each time
+_reports: TTLCache[tuple[str, date, date, bool], Report] = TTLCache(maxsize=32, ttl=DASHBOARD_CACHE_SECONDS)
+_reports_lock = Lock()
+
+
+@router.get("/analytics", response_class=HTMLResponse)
+async def analytics(request: Request, start: str = Query("", alias="from"), end: str = Query("", alias="to"),
+                    themes: bool = False) -> HTMLResponse:
+    """The same report `earlywarn report` writes, for the period chosen on the page (four weeks by default)."""
+    actor = current_actor(request)
+    cases = _cases(request)
+    cases.require_read(actor)
+    try:
+        last = date.fromisoformat(end) if end else _now(cases).date()
+        first = date.fromisoformat(start) if start else last - timedelta(days=27)
+        period = Period(first, last)
+    except ValueError as exc:
+        return _page(request, "error.html", status_code=422, actor=actor, title="Unknown period",
+                     message=f"{exc}: give the dates as YYYY-MM-DD, the first on or before the last.")
+    report = await run_in_threadpool(_report, cases, period, themes)
+    return _page(request, "analytics.html", actor=actor, report=report.summary, charts=report.charts(),
+                 start=period.start.isoformat(), end=period.end.isoformat(), themes=themes)
+
+
+def _report(cases: CaseService, period: Period, themes: bool) -> Report:
+    key = (str(cases.engine.url), period.start, period.end, themes)
+    with _reports_lock:
+        cached = _reports.get(key)
+    if cached is None:
+        cached = build_report(cases.engine, cases.profiles, period, now=cases.now(), themes=themes,
+                              embedder=_embedder() if themes else None)
+        with _reports_lock:
+            _reports[key] = cached
+    return cached
+
+
+def _embedder() -> Any:
+    """MiniLM loads once per server process, and only when someone asks for themes."""
+    from pipeline.analytics.themes import default_embedder
+
+    return default_embedder()
