@@ -57,7 +57,7 @@ ModelOption = Annotated[str, typer.Option("--model", "-m", help="which model: fa
                                          "evaluate also take early-warning and topic)")]
 EARLY_WARNING = "early-warning"
 TOPIC = "topic"  # the routing topic model, trained on BANKING77
-TASKS = ("messages", EARLY_WARNING, "lead-time")
+TASKS = ("messages", EARLY_WARNING, "lead-time", "vulnerability")
 TweetsOption = Annotated[Path | None, typer.Option(
     help="prepared complaint tweets (`earlywarn prepare`); default: read and join them from the data directory")]
 TrackOption = Annotated[bool, typer.Option(help="log the run to MLflow")]
@@ -153,7 +153,8 @@ def evaluate(
     track: TrackOption = True,
     task: Annotated[str, typer.Option(help="messages: a scorer on the complaint tweets; early-warning: the "
                                       "conversation forecaster on the USS dialogues; lead-time: how early the "
-                                      "state warns on the real Twitter threads")] = "messages",
+                                      "state warns on the real Twitter threads; vulnerability: the FG21/1 detector "
+                                      "on the labelled set in data/annotations")] = "messages",
     limit: Annotated[int | None, typer.Option(help="lead-time: replay at most this many messages")] = None,
 ) -> None:
     """Cross-validation (or, for lead-time, a replay of real threads); prints JSON metrics."""
@@ -162,6 +163,14 @@ def evaluate(
     settings = get_settings()
     if task not in TASKS:
         raise typer.BadParameter(f"unknown task {task!r}: choose one of {', '.join(TASKS)}", param_hint="--task")
+    if task == "vulnerability":
+        from pipeline.training.vulnerability import evaluate_vulnerability
+
+        with progress() as bar:
+            bar.add_task("vulnerability detector on the labelled set and GoEmotions", total=None)
+            result = evaluate_vulnerability(settings=settings, track=track)
+        _write_json(result, output)
+        return
     if task != "messages":
         from pipeline.commands import early_warning
 

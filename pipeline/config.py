@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     cases_policy: Path | None = Field(default=None, description="roles and authority limits (YAML); the shipped one if empty")
     cases_profiles: Path | None = Field(default=None, description="regulatory profiles (YAML); the shipped ones if empty")
     cases_profile: str = Field(default="fca_disp", description="the regulatory profile new cases get")
+    cases_deescalation: Path | None = Field(default=None, description="de-escalation advice per cue (YAML); the "
+                                            "shipped one if empty")
+    cases_vulnerability_retention_days: float = Field(default=90.0, gt=0, description="days a settled case keeps "
+                                                      "its vulnerability markers before they are deleted")
     cases_sweep_seconds: float = Field(default=60.0, ge=0, description="how often the server raises due "
                                        "deadline warnings and breaches; 0 turns the sweeper off")
     letters_dir: Path | None = Field(default=None, description="customer letter templates and letters.yaml "

@@ -101,6 +101,20 @@ class ConfigError(EarlywarnError):
         super().__init__(f"{where}: {reason}. Fix it, or unset the variable that sets it to use the default.")
 
 
+class AnnotationError(EarlywarnError, ValueError):
+    """The labels file does not fit the data folder: a row is malformed, or its text is gone or changed."""
+
+    code = "E017"
+
+    def __init__(self, path: Path, row: int | None, reason: str) -> None:
+        where = f"{path}, row {row}" if row is not None else str(path)
+        super().__init__(
+            f"{where}: {reason}. The labels refer to the public releases by id and sha256: check that "
+            f"EARLYWARN_DATA_DIR points at the documented releases (`python scripts/fetch_data.py --verify "
+            f"DIR`); if a release really changed, re-annotate the affected rows."
+        )
+
+
 # --- case tracker -------------------------------------------------------------------------------
 # Each carries the field it concerns (or None) so the API answers 4xx with the field and the fix.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum, IntEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -167,6 +167,22 @@ class FlagReason(BaseModel):
     weight: float | None = Field(default=None, ge=0.0)
 
 
+VulnerabilityDriver = Literal["health", "life_events", "resilience", "capability"]  # FCA FG21/1's four drivers
+
+
+class VulnerabilityFinding(BaseModel):
+    """A disclosure of vulnerability in a customer message. Special-category personal data: the case
+    store keeps it apart from the case, shows it only to the roles allowed, and never logs it."""
+
+    message_id: str
+    driver: VulnerabilityDriver
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    text: str = Field(max_length=500)
+    weight: float = Field(ge=0.0, le=1.0)
+    explanation: str = Field(max_length=500)
+
+
 class ConversationRisk(BaseModel):
     """The early-warning reading of one conversation after its latest message."""
 
@@ -199,6 +215,11 @@ class Flag(BaseModel):
     next_action: str = Field(default="", max_length=1000, description="suggested next step for the handler")
     rule: str | None = Field(default=None, description="the routing rule that matched")
     topic: str | None = Field(default=None, max_length=64, description="what the conversation is about, if known")
+    vulnerability: list[VulnerabilityFinding] = Field(default_factory=list, max_length=100)
     reasons: list[FlagReason] = Field(default_factory=list)
     messages: list[Message] = Field(min_length=1)
     scores: list[MessageScore] = Field(default_factory=list)
+
+
+#: Flag fields that never leave the tracker: published flags (Redis, webhooks) are dumped without them.
+PRIVATE_FIELDS = frozenset({"vulnerability"})

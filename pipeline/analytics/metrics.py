@@ -66,6 +66,7 @@ class Kpis(BaseModel):
     redress_paid: float
     repeat_complainants: int  # customers with two or more cases opened in the period
     repeat_share: float | None  # of customers with any case
+    vulnerable_cases: int  # opened in the period with a vulnerability marker (a count: FG21/1 data is never listed)
     compliance: list[Compliance]
 
 
@@ -113,6 +114,7 @@ def kpis(records: CaseRecords, profiles: Mapping[str, RegulatoryProfile], now: d
         redress_paid=round(float(closed.redress_paid.sum()), 2),
         repeat_complainants=int((customers >= 2).sum()),
         repeat_share=_ratio(int((customers >= 2).sum()), len(customers)),
+        vulnerable_cases=int(opened.case_id.isin(records.vulnerable).sum()),
         compliance=compliance(received, profiles, min(now, records.period.end_at)),
     )
 

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from pipeline.cases.clocks import Milestone, Pause
-from pipeline.cases.tables import CaseMessageRow, CaseRow, EventRow
+from pipeline.cases.tables import CaseMessageRow, CaseRow, EventRow, VulnerabilityRow
 
 #: Milestones kept as columns, `<name>_at`.
 MILESTONES: tuple[Milestone, ...] = (Milestone.received, Milestone.acknowledged, Milestone.first_response,
@@ -75,6 +75,7 @@ class CaseRecords:
     cues: pd.DataFrame
     escalations: pd.DataFrame
     messages: pd.DataFrame
+    vulnerable: frozenset[int] = frozenset()  # ids of cases with a vulnerability marker: counted, never shown
 
     def opened(self) -> pd.DataFrame:
         """Cases the tracker opened within the period (flags and direct complaints)."""
@@ -102,6 +103,7 @@ def load_records(engine: Engine, period: Period, texts: bool = True) -> CaseReco
         if texts:
             columns.append(CaseMessageRow.text)
         messages = s.execute(select(*columns).where(CaseMessageRow.author == "customer")).all()
+        vulnerable = frozenset(s.scalars(select(VulnerabilityRow.case_id).distinct()))
     known = set(ids)
     prevented = {e.case_id: e.at for e in events if e.action == "prevent"}  # the latest, as events come in order
     cases = _cases_frame(rows, prevented)
@@ -117,6 +119,7 @@ def load_records(engine: Engine, period: Period, texts: bool = True) -> CaseReco
         escalations=_utc(escalations, "escalated_at"),
         messages=_utc(pd.DataFrame(message_rows, columns=["case_id", "message_id", "filed_at", "text",
                                                           "complaint_probability", "cue_labels"]), "filed_at"),
+        vulnerable=vulnerable & known,
     )
 
 

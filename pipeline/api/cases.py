@@ -24,6 +24,7 @@ from pipeline.cases.contracts import (
     PauseRequest,
     TransitionRequest,
     UserCreate,
+    VulnerabilityMarker,
 )
 from pipeline.cases.letters import (
     LetterFactMissing,
@@ -77,6 +78,12 @@ async def read_case(cases: Cases, actor: CurrentActor, case_id: int) -> CaseView
 async def case_events(cases: Cases, actor: CurrentActor, case_id: int) -> list[EventView]:
     cases.require_read(actor)
     return cases.events(case_id)
+
+
+@router.get("/cases/{case_id}/vulnerability", response_model=list[VulnerabilityMarker])
+async def case_vulnerability(cases: Cases, actor: CurrentActor, case_id: int) -> list[VulnerabilityMarker]:
+    """The case's FG21/1 markers: 403 for a role the policy does not let see special-category data."""
+    return cases.vulnerability(actor, case_id)
 
 
 @router.post("/cases/{case_id}/transitions", response_model=CaseView)

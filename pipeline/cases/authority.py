@@ -27,6 +27,7 @@ class Capability(StrEnum):
     refer_third_party = "refer_third_party"  # ombudsman / ADR referral
     reopen = "reopen"
     manage_users = "manage_users"
+    view_vulnerability = "view_vulnerability"  # special-category data (FG21/1): the markers and their evidence
 
 
 class Role(StrEnum):

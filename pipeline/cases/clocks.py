@@ -37,6 +37,7 @@ class Milestone(StrEnum):
     final_response = "final_response"
     deadlock_letter = "deadlock_letter"
     closed = "closed"
+    vulnerability_noted = "vulnerability_noted"  # starts the care clock: a vulnerable customer hears sooner
 
 
 class Unit(StrEnum):

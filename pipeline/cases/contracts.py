@@ -242,6 +242,19 @@ class CommunicationView(BaseModel):
     actor: str
 
 
+class VulnerabilityMarker(BaseModel):
+    """A disclosure of vulnerability on a case (FG21/1): the driver and the words that showed it."""
+
+    message_id: str
+    driver: str
+    evidence: str
+    start: int
+    end: int
+    weight: float
+    explanation: str
+    at: datetime
+
+
 class FeedbackView(BaseModel):
     id: int
     at: datetime

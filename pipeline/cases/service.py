@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from threading import Lock
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -52,6 +52,7 @@ from pipeline.cases.contracts import (
     FeedbackRequest,
     FeedbackView,
     Intake,
+    VulnerabilityMarker,
     MessageView,
     NoteRequest,
     OptionRequest,
@@ -71,6 +72,7 @@ from pipeline.cases.tables import (
     FeedbackRow,
     OptionRow,
     UserRow,
+    VulnerabilityRow,
 )
 from pipeline.errors import (
     AuthorityError,
@@ -82,7 +84,7 @@ from pipeline.errors import (
     UnknownUserError,
     VersionConflictError,
 )
-from pipeline.schema import Author, Flag, RiskLevel
+from pipeline.schema import Author, Flag, RiskLevel, VulnerabilityFinding
 
 SYSTEM = Actor(username="earlywarn", role="system")
 MAX_FLAG_REASONS = 50  # a long conversation's case keeps its latest reasons, not every one it ever had
@@ -137,13 +139,16 @@ class CaseService:
         self._clock = clock
         self._tokens: TTLCache[str, Actor] = TTLCache(maxsize=10_000, ttl=TOKEN_CACHE_SECONDS)
         self._tokens_lock = Lock()
+        self.vulnerability_retention = timedelta(days=90)  # markers kept this long after a case is settled
 
     @classmethod
     def from_settings(cls, settings: Any, url: str | None = None, clock: Callable[[], datetime] = utcnow) -> CaseService:
         engine = make_engine(url or settings.database_url)
         migrate(engine)
-        return cls(engine, AuthorityPolicy.load(settings.cases_policy), load_profiles(settings.cases_profiles),
-                   settings.cases_profile, clock)
+        service = cls(engine, AuthorityPolicy.load(settings.cases_policy), load_profiles(settings.cases_profiles),
+                      settings.cases_profile, clock)
+        service.vulnerability_retention = timedelta(days=settings.cases_vulnerability_retention_days)
+        return service
 
     def now(self) -> datetime:
         """The service's clock: pages that show deadlines count down from the same time they were set by."""
@@ -383,6 +388,7 @@ class CaseService:
             if n in opening:
                 case, request = opening[n]
                 self._open_case(s, case, SYSTEM, request, now)
+                self._note_vulnerability(s, case, flag.vulnerability, now)
                 if key in links:
                     links[key].case_id = case.id
                 else:
@@ -407,6 +413,7 @@ class CaseService:
         case = s.get(CaseRow, link.case_id) if link else None
         if case is None or case.stage == Stage.closed.value:
             case = self._insert_case(s, SYSTEM, self._opening_request(flag, summary), now)
+            self._note_vulnerability(s, case, flag.vulnerability, now)
             if link:
                 link.case_id = case.id
             else:
@@ -427,6 +434,8 @@ class CaseService:
         if not new:
             return Intake(case_id=case.id, created=False, added=[], stage=Stage(case.stage))
         self._attach(s, case, new, now)
+        added = {i.message.id for i in new}
+        self._note_vulnerability(s, case, [f for f in flag.vulnerability if f.message_id in added], now)
         before = {"stage": case.stage, "risk_level": case.risk_level}
         after: dict[str, Any] = {"messages": [i.message.id for i in new],
                                  "reasons": [r.model_dump(mode="json") for r in flag.reasons]}
@@ -448,6 +457,46 @@ class CaseService:
         self._record(s, case, SYSTEM, "flag", before, after, None, now)
         self._schedule_alerts(case, now)
         return Intake(case_id=case.id, created=False, added=after["messages"], stage=Stage(case.stage))
+
+    def _note_vulnerability(self, s: Session, case: CaseRow, findings: Sequence[VulnerabilityFinding],
+                            now: datetime) -> None:
+        """Markers in their own table, never in the event log (which cannot forget); the first one
+        starts the profile's care clock."""
+        if not findings:
+            return
+        s.add_all([VulnerabilityRow(case_id=case.id, message_id=f.message_id, driver=f.driver, evidence=f.text,
+                                    start=f.start, end=f.end, weight=f.weight, explanation=f.explanation, at=now)
+                   for f in findings])
+        if Milestone.vulnerability_noted.value not in case.milestones:
+            case.milestones = {**case.milestones, Milestone.vulnerability_noted.value: now.isoformat()}
+            self._schedule_alerts(case, now)
+
+    def vulnerability(self, actor: Actor, case_id: int) -> list[VulnerabilityMarker]:
+        """A case's markers, for the roles the policy lets see special-category data."""
+        self._require(actor, Capability.view_vulnerability, "see a case's vulnerability markers")
+        with self._sessions() as s:
+            self._load(s, case_id)
+            rows = s.scalars(select(VulnerabilityRow).where(VulnerabilityRow.case_id == case_id)
+                             .order_by(VulnerabilityRow.id)).all()
+            return [VulnerabilityMarker.model_validate(r, from_attributes=True) for r in rows]
+
+    def vulnerable_cases(self, case_ids: Sequence[int] | None = None) -> int:
+        """How many cases carry a marker: the only form analytics may use (a count)."""
+        query = select(func.count(func.distinct(VulnerabilityRow.case_id)))
+        if case_ids is not None:
+            query = query.where(VulnerabilityRow.case_id.in_(case_ids))
+        with self._sessions() as s:
+            return int(s.scalar(query) or 0)
+
+    def forget_vulnerability(self, retention: timedelta | None = None) -> int:
+        """Delete the markers of cases settled (closed or prevented) more than `retention` ago; the
+        deadline sweep calls it, so retention needs no job of its own."""
+        cutoff = self._clock() - (self.vulnerability_retention if retention is None else retention)
+        with self._sessions.begin() as s:
+            settled = select(CaseRow.id).where(CaseRow.stage.in_((Stage.closed.value, Stage.prevented.value)),
+                                               CaseRow.updated_at < cutoff)
+            result = s.execute(VulnerabilityRow.__table__.delete().where(VulnerabilityRow.case_id.in_(settled)))
+            return int(result.rowcount or 0)
 
     # --- changing ---------------------------------------------------------------------------------
 
@@ -572,6 +621,7 @@ class CaseService:
                     self._schedule_alerts(case, now)
             except VersionConflictError:
                 continue  # a handler changed the case meanwhile; the next sweep sees it again
+        self.forget_vulnerability()
         return alerts
 
     # --- lifecycle hooks, one per action that changes more than the stage ---------------------------

@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -149,6 +150,25 @@ class CaseMessageRow(Base):
     added_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the tracker filed it (analytics' clock)
     text: Mapped[str] = mapped_column(Text)
     score: Mapped[dict[str, Any] | None] = mapped_column(Json)
+
+
+class VulnerabilityRow(Base):
+    """A vulnerability disclosure on a case (FG21/1). Special-category personal data: kept out of the
+    case view and the event log, shown only to roles with `view_vulnerability`, and deleted when the
+    case's retention ends (`EARLYWARN_CASES_VULNERABILITY_RETENTION_DAYS` after it closes)."""
+
+    __tablename__ = "vulnerability_markers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    message_id: Mapped[str] = mapped_column(String(128))
+    driver: Mapped[str] = mapped_column(String(16))
+    evidence: Mapped[str] = mapped_column(Text)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    weight: Mapped[float] = mapped_column(Float)
+    explanation: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ConversationCaseRow(Base):

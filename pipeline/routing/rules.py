@@ -44,6 +44,7 @@ from pipeline.schema import (
     Priority,
     RiskLevel,
     Severity,
+    VulnerabilityDriver,
 )
 from pipeline.signals.topic import COARSE, KNOWN_TOPICS
 
@@ -117,6 +118,8 @@ class When(BaseModel):
     customer: dict[str, Annotated[tuple[Scalar, ...], BeforeValidator(_listed), Field(min_length=1)]] | None = None
     min_probability: float | None = Field(default=None, ge=0.0, le=1.0)
     cues: Annotated[tuple[CueName, ...], BeforeValidator(_listed), Field(min_length=1)] | None = None
+    vulnerability: Annotated[tuple[VulnerabilityDriver, ...], BeforeValidator(_listed), Field(min_length=1)] | None \
+        = None
 
     @field_validator("customer")
     @classmethod
@@ -331,6 +334,7 @@ class RoutingInput:
     score: MessageScore | None
     risk: ConversationRisk
     topic: str | None = None
+    vulnerability: frozenset[str] = frozenset()  # drivers disclosed in this message
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,6 +385,7 @@ class _Compiled:
     min_probability: float | None
     min_severity: int | None
     cues: frozenset[str] | None
+    vulnerability: frozenset[str] | None
     customer: tuple[tuple[str, frozenset[Any]], ...] | None
     topic: re.Pattern[str] | None
     queue: str | None
@@ -402,6 +407,7 @@ class _Compiled:
             min_probability=when.min_probability,
             min_severity=int(when.min_severity) if when.min_severity is not None else None,
             cues=frozenset(c.value for c in when.cues) if when.cues else None,
+            vulnerability=frozenset(when.vulnerability) if when.vulnerability else None,
             customer=tuple((k, frozenset(_normalise(v) for v in vs)) for k, vs in when.customer.items())
             if when.customer else None,
             topic=topic,
@@ -422,6 +428,8 @@ class _Compiled:
         if self.min_severity is not None and (routed.score is None or routed.score.severity < self.min_severity):
             return False
         if self.cues is not None and (cues is None or self.cues.isdisjoint(cues)):
+            return False
+        if self.vulnerability is not None and self.vulnerability.isdisjoint(routed.vulnerability):
             return False
         if self.customer is not None and not self._customer_matches(routed.message.metadata):
             return False
@@ -482,7 +490,7 @@ class RoutingRules:
     def route(self, routed: RoutingInput) -> Route | None:
         """The route for a conversation at or above `flag_from`, else None (not flagged)."""
         risk_rank = _RISK_RANK[routed.risk.level]
-        if risk_rank < self._flag_rank:
+        if risk_rank < self._flag_rank and not routed.vulnerability:  # care starts before dissatisfaction does
             return None
         cues = _cues(routed) if self._needs_cues else None
         advice: list[tuple[_Compiled, str]] = []

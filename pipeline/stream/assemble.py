@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import socket
+from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline.config import Settings
@@ -21,6 +22,7 @@ from pipeline.ingest.deadletter import DeadLetterStore
 from pipeline.ingest.sources.base import Source
 from pipeline.ingest.validate import IngestLimits, Validator
 from pipeline.routing.rules import RoutingRules
+from pipeline.schema import Message, VulnerabilityFinding
 from pipeline.scoring.registry import ScorerName, load_scorer
 from pipeline.stream.runner import FlagPublisher, Stages
 
@@ -93,7 +95,23 @@ def build_stages(settings: Settings, scorer: ScorerName = ScorerName.cascade, fl
         cases=CaseService.from_settings(settings, url=url),
         publishers=publishers,
         topics=_topics(settings),
+        vulnerability=VulnerabilityFindings(),
     )
+
+
+class VulnerabilityFindings:
+    """The FG21/1 detector as the stream's tagger: its cues become the findings a flag carries."""
+
+    def __init__(self) -> None:
+        from pipeline.signals.vulnerability import VulnerabilityDetector
+
+        self.detector = VulnerabilityDetector()
+
+    def findings(self, messages: Sequence[Message]) -> list[list[VulnerabilityFinding]]:
+        return [[VulnerabilityFinding(message_id=m.id, driver=c.driver.value, start=c.start, end=c.end,
+                                      text=c.text[:500], weight=c.weight, explanation=c.explanation[:500])
+                 for c in cues]
+                for m, cues in zip(messages, self.detector.detect([m.text for m in messages]), strict=True)]
 
 
 def _topics(settings: Settings):  # -> TopicTagger | None

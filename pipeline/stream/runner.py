@@ -25,7 +25,7 @@ from pipeline.ingest.deadletter import DeadLetterStore
 from pipeline.ingest.sources.base import Envelope, Source
 from pipeline.ingest.validate import Rejection, Validator
 from pipeline.routing.rules import Route, RoutingInput, RoutingRules
-from pipeline.schema import Author, ConversationRisk, Flag, Message, MessageScore, RiskLevel
+from pipeline.schema import Author, ConversationRisk, Flag, Message, MessageScore, RiskLevel, VulnerabilityFinding
 from pipeline.scoring.base import Scorer
 from pipeline.signals.topic import COARSE, coarse_topic
 from pipeline.stream.counters import StreamCounters
@@ -50,6 +50,10 @@ class TopicTagger(Protocol):
     def topics(self, texts: Sequence[str]) -> list[str | None]: ...
 
 
+class VulnerabilityTagger(Protocol):
+    def findings(self, messages: Sequence[Message]) -> list[list[VulnerabilityFinding]]: ...
+
+
 @dataclass
 class Stages:
     """Everything the stream composes; the factory in `pipeline.stream.assemble` builds it from settings."""
@@ -63,6 +67,7 @@ class Stages:
     cases: CaseIntake
     publishers: list[FlagPublisher] = field(default_factory=list)
     topics: TopicTagger | None = None
+    vulnerability: VulnerabilityTagger | None = None
 
 
 def micro_batches(source: Source, max_batch: int, max_wait_s: float) -> Iterator[list[Envelope]]:
@@ -183,6 +188,8 @@ class StreamRunner:
         trouble = s.forecaster.trouble([m for m, _ in messages])
         topics = dict(zip((m.id for m in customer), s.topics.topics([m.text for m in customer]), strict=True)) \
             if s.topics and customer else {}
+        disclosed = dict(zip((m.id for m in customer), s.vulnerability.findings(customer), strict=True)) \
+            if s.vulnerability and customer else {}
         flags: dict[str, Flag] = {}  # one flag per conversation per batch: its messages in order
         announce: list[tuple[str, Flag]] = []
         arrived: dict[str, float] = {}
@@ -190,13 +197,15 @@ class StreamRunner:
             score = scores.get(message.id)
             state = s.conversations.update(message, score, logit)
             risk = s.forecaster.assess(state)
-            route = s.router.route(RoutingInput(message=message, score=score, risk=risk, topic=topics.get(message.id)))
+            found = disclosed.get(message.id, [])
+            route = s.router.route(RoutingInput(message=message, score=score, risk=risk, topic=topics.get(message.id),
+                                                vulnerability=frozenset(f.driver for f in found)))
             if route is None:
                 continue
             held = flags.get(state.conversation_id)
             if held is not None and any(m.id == message.id for m in held.messages):
                 continue  # the same id twice in one batch (duplicate check off): file it once
-            flag = self._merge(held, message, score, risk, route, topics.get(message.id))
+            flag = self._merge(held, message, score, risk, route, topics.get(message.id), found)
             flags[state.conversation_id] = flag
             arrived[message.id] = at
             if risk.level.rank > state.announced:
@@ -206,7 +215,7 @@ class StreamRunner:
 
     @staticmethod
     def _merge(flag: Flag | None, message: Message, score: MessageScore | None, risk: ConversationRisk,
-               route: Route, topic: str | None) -> Flag:
+               route: Route, topic: str | None, found: list[VulnerabilityFinding]) -> Flag:
         if flag is not None and RiskLevel(flag.risk_level).rank > risk.level.rank:
             route_fields = {"queue": flag.queue, "priority": flag.priority, "next_action": flag.next_action,
                             "rule": flag.rule}
@@ -224,5 +233,6 @@ class StreamRunner:
             topic = coarse_topic(topic)  # cases keep the team's word (refunds), not the fine intent
         return Flag(conversation_id=message.conversation_id, customer_id=message.customer_id, channel=message.channel,
                     risk_level=level, probability=probability, reasons=reasons[-20:], topic=topic,
+                    vulnerability=[*(flag.vulnerability if flag else []), *found][-100:],
                     messages=[*previous_messages, message], scores=[*previous_scores, *([score] if score else [])],
                     **route_fields)

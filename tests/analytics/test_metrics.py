@@ -32,6 +32,7 @@ def test_headline_figures(history, records):
     assert k.escalations_by_target == {"team_leader": 1}
     assert k.redress_paid == 35.0
     assert (k.repeat_complainants, k.repeat_share) == (1, 0.25)  # customer-repeat: cases 2 and 8
+    assert k.vulnerable_cases == 0
 
 
 def test_deadline_compliance_per_clock(history, records):

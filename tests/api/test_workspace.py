@@ -283,3 +283,31 @@ def test_a_public_reply_with_personal_data_is_refused_on_the_page(workspace):
         "channel": "social", "note": "Sorry! Email us at help.desk@example.com about it"})
     assert refused.status_code == 422 and "Refused:" in refused.text and "no_personal_data" in refused.text
     assert workspace.cases.get_case(case_id).communications == []
+
+
+def test_the_vulnerability_marker_is_hidden_from_a_role_without_access(workspace):
+    from pipeline.schema import Flag, RiskLevel, VulnerabilityFinding
+
+    text = "I lost my job in March and I'm behind on my rent, please stop charging me fees"
+    finding = VulnerabilityFinding(message_id="v1", driver="resilience", start=28, end=52, text=text[28:52],
+                                   weight=0.9, explanation="says they cannot keep up with payments")
+    case_id = workspace.cases.intake(Flag(
+        conversation_id="v-thread", channel="chat", risk_level=RiskLevel.elevated, probability=0.4, queue="care",
+        vulnerability=[finding], messages=[Message(id="v1", text=text, channel="chat", conversation_id="v-thread")],
+        scores=[MessageScore(id="v1", complaint_probability=0.6, is_complaint=True, threshold=0.5,
+                             severity=Severity.disapproval, severity_probabilities={"disapproval": 0.6},
+                             dissatisfaction=0.6, model_version="test",
+                             cues=[Cue(label=CueLabel.waiting_time, start=0, end=6, text=text[:6], weight=0.2,
+                                       explanation="test")])])).case_id
+    login(workspace, Role.agent)
+    page = workspace.get(f"/workspace/cases/{case_id}").text
+    assert 'id="vulnerability"' in page and "says they cannot keep up with payments" in page
+    assert "De-escalation" in page and "update them before that time passes" in page  # waiting_time advice
+    api = {"Authorization": f"Bearer {workspace.tokens[Role.analyst]}"}
+    assert workspace.get(f"/cases/{case_id}/vulnerability", headers=api).status_code == 403
+    workspace.post("/workspace/logout", data={"csrf": csrf_of(page)})
+    login(workspace, Role.analyst)
+    hidden = workspace.get(f"/workspace/cases/{case_id}").text
+    assert 'id="vulnerability"' not in hidden and "says they cannot keep up with payments" not in hidden
+    api = {"Authorization": f"Bearer {workspace.tokens[Role.agent]}"}
+    assert workspace.get(f"/cases/{case_id}/vulnerability", headers=api).json()[0]["driver"] == "resilience"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -398,3 +399,20 @@ def test_routing_is_fast(shipped):
     rate = len(batch) / (time.perf_counter() - started)
     assert sum(isinstance(r, Route) for r in routes) == 15000
     assert rate > 20_000, f"{rate:,.0f} routes/s"
+
+
+def test_a_vulnerability_disclosure_goes_to_care_even_on_a_calm_message():
+    router = RoutingRules.load()
+    calm = dataclasses.replace(routed(level=RiskLevel.low), vulnerability=frozenset({"resilience"}))
+    route = router.route(calm)
+    assert route is not None and (route.queue, route.priority) == ("care", Priority.high)
+    assert router.route(routed(level=RiskLevel.low)) is None  # the same calm message without one is not flagged
+
+
+def test_a_vulnerability_condition_matches_any_listed_driver():
+    router = rules(rule("bereaved", {"vulnerability": ["life_events"]}, queue="bereavement"))
+    assert queue_of(router, dataclasses.replace(routed(), vulnerability=frozenset({"life_events", "health"}))) \
+        == "bereavement"
+    assert queue_of(router, dataclasses.replace(routed(), vulnerability=frozenset({"health"}))) == "complaints"
+    with pytest.raises(ConfigError, match="vulnerability"):
+        rules(rule("typo", {"vulnerability": ["grief"]}, queue="x"))

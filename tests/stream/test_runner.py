@@ -99,3 +99,22 @@ def test_states_are_checkpointed_only_between_acknowledged_batches(stages, tmp_p
                checkpoint_every_s=0.0)
     # before each batch is decided, every batch decided so far is written: a snapshot never runs ahead
     assert seen == list(range(0, 301, 50))
+
+
+def test_a_vulnerability_disclosure_is_routed_to_care_and_marked_on_its_case(stages, tmp_path):
+    from pipeline.cases.authority import Role
+    from pipeline.stream.assemble import VulnerabilityFindings
+
+    stages.vulnerability = VulnerabilityFindings()
+    lines = [{"id": "care-1", "conversation_id": "care-thread", "channel": "chat", "customer_id": "c-care",
+              "text": "Hi, I lost my job last month and I'm struggling to pay my bills. Can I change my payment date?"}]
+    path = tmp_path / "care.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    counters = StreamRunner(stages).run(FileSource(path), max_batch=8)
+    assert counters.cases_opened == 1, "a calm question that discloses hardship is still flagged, for care"
+    case = stages.cases.list_cases()[0]
+    assert (case.queue, case.priority) == ("care", 2)
+    stages.cases.add_user("care-agent", Role.agent)
+    agent = stages.cases.actor("care-agent")
+    drivers = {m.driver for m in stages.cases.vulnerability(agent, case.id)}
+    assert drivers >= {"resilience"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime, timedelta
+from functools import cache
 from threading import Lock
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from pipeline.api.workspace.session import (
     log_out,
 )
 from pipeline.cases.authority import Role
+from pipeline.cases.deescalation import load_suggestions, suggestions
 from pipeline.cases.letters import Letter, LetterInputs, LetterRequest, compose_letter, offers, send_letter
 from pipeline.cases.contracts import (
     Actor,
@@ -239,7 +241,24 @@ def _case_page(request: Request, actor: Actor, case_id: int, error: str | None =
                  channels=[c.value for c in Channel], directions=list(Direction), kinds=list(CommunicationKind),
                  concerns=list(FeedbackConcern), targets=list(EscalationTarget), currency=cases.policy.currency,
                  limit=_limit(cases, actor), letters=offers(view, cases.profiles) if view.stage.is_open else [],
-                 preview=preview)
+                 preview=preview, vulnerability=_vulnerability(cases, actor, case_id),
+                 suggestions=suggestions(view.messages, _suggestion_table()),
+                 care_advice=_suggestion_table().get("vulnerability"))
+
+
+def _vulnerability(cases: CaseService, actor: Actor, case_id: int) -> list[Any] | None:
+    """The markers for roles allowed to see them; None (the section is not drawn at all) for others."""
+    try:
+        return cases.vulnerability(actor, case_id)
+    except AuthorityError:
+        return None
+
+
+@cache
+def _suggestion_table() -> dict[str, str]:
+    from pipeline.config import get_settings
+
+    return load_suggestions(get_settings().cases_deescalation)
 
 
 def _limit(cases: CaseService, actor: Actor) -> str | None:

@@ -20,7 +20,7 @@ from types import TracebackType
 
 import redis
 
-from pipeline.schema import Flag
+from pipeline.schema import PRIVATE_FIELDS, Flag
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class FlagStreamSink:
             keys = [self.stream, *(self.seen_key(flag_id) for flag_id, _ in chunk)]
             args: list[str | int] = [self.dedupe_ttl_ms, self.maxlen or 0]
             for flag_id, flag in chunk:
-                args += [flag_id, flag.model_dump_json(), flag.queue, flag.priority.name]
+                args += [flag_id, flag.model_dump_json(exclude=PRIVATE_FIELDS), flag.queue, flag.priority.name]
             added += int(self._script(keys=keys, args=args))
         if len(batch) > added:
             log.debug("flag stream %s: %d of %d flags were published before", self.stream, len(batch) - added,

@@ -31,7 +31,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from pipeline.ingest.validate import Reason, Rejection
-from pipeline.schema import Flag
+from pipeline.schema import PRIVATE_FIELDS, Flag
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class WebhookFailure:
             reason=Reason.webhook_failed,
             field=FLAG_FIELD,
             detail=detail,
-            raw=self.flag.model_dump_json(),
+            raw=self.flag.model_dump_json(exclude=PRIVATE_FIELDS),
             source=f"webhook {self.url}",
             received_at=self.failed_at,
             message_id=self.flag_id,
@@ -167,7 +167,7 @@ class WebhookSink:
         return failures
 
     def _deliver(self, flag_id: str, flag: Flag) -> WebhookFailure | None:
-        body = flag.model_dump_json().encode()
+        body = flag.model_dump_json(exclude=PRIVATE_FIELDS).encode()
         retrying = Retrying(stop=stop_after_attempt(self.max_attempts), wait=self._wait, reraise=True,
                             retry=retry_if_exception_type((httpx.TransportError, _Retryable)))
         try:
