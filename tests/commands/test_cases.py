@@ -8,25 +8,11 @@ import sqlite3
 import subprocess
 import sys
 
-import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.commands.cases import _service
-from pipeline.config import get_settings
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def db(monkeypatch, tmp_path):
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("EARLYWARN_DATABASE_URL", url)
-    get_settings.cache_clear()
-    _service.cache_clear()
-    yield tmp_path / "cli.db"
-    _service.cache_clear()
-    get_settings.cache_clear()
 
 
 def run(*args: str) -> dict | list:

@@ -11,22 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.commands.cases import _service
 from pipeline.config import get_settings
 from pipeline.errors import CaseInputError
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def db(monkeypatch, tmp_path):
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("EARLYWARN_DATABASE_URL", url)
-    get_settings.cache_clear()
-    _service.cache_clear()
-    yield tmp_path / "cli.db"
-    _service.cache_clear()
-    get_settings.cache_clear()
 
 
 def invoke(*args: str):

@@ -283,14 +283,19 @@ async def _post(request: Request, case_id: int, model: type[BaseModel], call: st
     try:
         body = model.model_validate(fields_of(form, model, checkboxes))
         getattr(cases, call)(actor, case_id, body)
-    except ValidationError as exc:
-        return _case_page(request, actor, case_id, validation_message(exc), 422)
-    except CaseError as exc:
-        if isinstance(exc, CaseNotFoundError):
-            return _page(request, "error.html", status_code=404, actor=actor, title="No such case", message=str(exc))
-        status = next((code for cls, code in REFUSAL_STATUS.items() if isinstance(exc, cls)), 422)
-        return _case_page(request, actor, case_id, str(exc), status)
+    except (ValidationError, CaseError) as exc:
+        return _refused(request, actor, case_id, exc)
     return RedirectResponse(f"/workspace/cases/{case_id}", status_code=303)
+
+
+def _refused(request: Request, actor: Actor, case_id: int, exc: ValidationError | CaseError) -> HTMLResponse:
+    """The case page again, saying why nothing was done (a case that does not exist gets the error page)."""
+    if isinstance(exc, ValidationError):
+        return _case_page(request, actor, case_id, validation_message(exc), 422)
+    if isinstance(exc, CaseNotFoundError):
+        return _page(request, "error.html", status_code=404, actor=actor, title="No such case", message=str(exc))
+    status = next((code for cls, code in REFUSAL_STATUS.items() if isinstance(exc, cls)), 422)
+    return _case_page(request, actor, case_id, str(exc), status)
 
 
 @router.post("/cases/{case_id}/act")
@@ -338,13 +343,8 @@ async def letter(request: Request, case_id: int) -> Response:
             shown = compose_letter(cases, case_id, body.kind, body.channel, handler=actor.username, inputs=inputs)
             return _case_page(request, actor, case_id, preview=shown)
         send_letter(cases, actor, case_id, body.kind, body.channel, inputs=inputs, version=body.version)
-    except ValidationError as exc:
-        return _case_page(request, actor, case_id, validation_message(exc), 422)
-    except CaseError as exc:
-        if isinstance(exc, CaseNotFoundError):
-            return _page(request, "error.html", status_code=404, actor=actor, title="No such case", message=str(exc))
-        status = next((code for cls, code in REFUSAL_STATUS.items() if isinstance(exc, cls)), 422)
-        return _case_page(request, actor, case_id, str(exc), status)
+    except (ValidationError, CaseError) as exc:
+        return _refused(request, actor, case_id, exc)
     return RedirectResponse(f"/workspace/cases/{case_id}", status_code=303)
 
 
