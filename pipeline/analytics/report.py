@@ -108,7 +108,7 @@ def build_report(engine: Engine, profiles: Mapping[str, RegulatoryProfile], peri
     timings["metrics"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    spikes = _spikes(replace(records, period=history), period)
+    spikes = _spikes(replace(records, period=_since_first_case(records, history)), period)
     timings["spikes"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
@@ -127,6 +127,15 @@ def build_report(engine: Engine, profiles: Mapping[str, RegulatoryProfile], peri
         root_causes=causes, themes=found, themes_note=note, cases_read=len(records.cases), timings_s=timings,
     )
     return Report(summary=summary, daily=daily, breakdowns=tables)
+
+
+def _since_first_case(records: CaseRecords, history: Period) -> Period:
+    """The baseline starts when the tracker did: days before its first case are not quiet days, they
+    are days it was not running, and counting them as zeros would make its first busy day a "spike"."""
+    if records.cases.empty:
+        return history
+    first = records.cases.created_at.min().date()
+    return Period(min(max(history.start, first), history.end), history.end)
 
 
 def _spikes(history: CaseRecords, period: Period) -> list[SpikeView]:

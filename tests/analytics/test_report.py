@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -74,3 +74,20 @@ def test_the_cli_writes_the_report(history, tmp_path, monkeypatch):
 def test_the_cli_names_a_bad_date():
     result = CliRunner().invoke(app, ["report", "--from", "01/11/2026"])
     assert result.exit_code != 0 and "YYYY-MM-DD" in result.output
+
+
+def test_a_tracker_that_just_started_marks_no_spikes(case_service):
+    """Eight quiet weeks before the first case are weeks without a tracker, not a baseline of zeros."""
+    service = case_service
+    for n in range(12):  # a busy first day in a fresh store
+        service.intake(_flag(n))
+    period = Period(service.now().date() - timedelta(days=27), service.now().date())
+    report = build_report(service.engine, service.profiles, period, now=service.now(), themes=False)
+    assert report.summary.spikes == []
+
+
+def _flag(n: int):
+    from pipeline.schema import Channel, Flag, Message, RiskLevel
+
+    return Flag(conversation_id=f"burst-{n}", channel=Channel.chat, risk_level=RiskLevel.high, probability=0.6,
+                messages=[Message(id=f"b{n}", text="still waiting for my refund", channel=Channel.chat)])
