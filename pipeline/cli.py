@@ -370,6 +370,21 @@ def bench_security_command(
 
 
 @app.command()
+def promote(
+    model: ModelOption = "fast",
+    version: Annotated[int | None, typer.Option(help="the registered version to promote (default: the challenger)")]
+    = None,
+    min_gain: Annotated[float, typer.Option(help="how much the challenger must beat the champion's macro-F1 by")]
+    = 0.0,
+) -> None:
+    """Make the challenger the champion (`models:/earlywarn-<model>@champion`) if it beats the champion on the
+    same evaluation protocol; otherwise refuse with both numbers (exit 2)."""
+    from pipeline.scoring.champion import promote as promote_version
+
+    print_json(promote_version(get_settings(), _scorer_name(model).value, version, min_gain))
+
+
+@app.command()
 def report(
     start: Annotated[str | None, typer.Option("--from", help="first day, YYYY-MM-DD (default: 27 days before --to)")]
     = None,

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     models_dir: Path = Field(default_factory=lambda: Path("models").resolve(), description="trained artefacts")
     database_url: str = Field(default="sqlite:///earlywarn.db", description="case store (SQLAlchemy URL)")
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis Streams transport")
+    model_source: str = Field(default="files", pattern="^(files|registry)$", description="where scorers are served "
+                              "from: files (models/<name>) or registry (the MLflow @champion, swapped when it moves)")
+    registry_refresh_seconds: float = Field(default=60.0, gt=0, description="registry serving: how often the "
+                                            "champion alias is checked")
     mlflow_uri: str = Field(default="", description="MLflow tracking URI; empty means a local SQLite store")
     complaint_threshold: float | None = Field(
         default=None, ge=0.0, le=1.0, description="decision threshold; empty uses the one tuned at training"

@@ -22,6 +22,8 @@ def artefact_dir(settings: Settings, name: ScorerName) -> Path:
 
 
 def load_scorer(name: ScorerName, settings: Settings) -> Scorer:
+    if settings.model_source == "registry":
+        return _champion(name, settings)
     if name is ScorerName.fast:
         return FastScorer.load(artefact_dir(settings, name), threshold=settings.complaint_threshold)
     if name is ScorerName.deep:
@@ -33,6 +35,20 @@ def load_scorer(name: ScorerName, settings: Settings) -> Scorer:
         fast = deep.fast or load_scorer(ScorerName.fast, settings)
         return CascadeScorer.load(artefact_dir(settings, name), fast, deep)  # type: ignore[arg-type]
     raise AssertionError(f"unhandled scorer {name}")  # pragma: no cover - the enum is exhaustive
+
+
+def _champion(name: ScorerName, settings: Settings) -> Scorer:
+    """The registry's champion, reloaded when it changes (the fast model; the deep model and the cascade
+    are served from their folders until their artefacts are registered too)."""
+    from pipeline.scoring.champion import ChampionScorer
+
+    if name is not ScorerName.fast:
+        raise ModelNotTrainedError(name.value, artefact_dir(settings, name), "serving from the registry covers the "
+                                   "fast model only: set EARLYWARN_MODEL_SOURCE=files to serve it from models/")
+    def load(folder: Path) -> Scorer:
+        return FastScorer.load(folder, threshold=settings.complaint_threshold)
+
+    return ChampionScorer(settings, name.value, load, refresh_seconds=settings.registry_refresh_seconds)
 
 
 def _load_deep(settings: Settings):  # -> DeepScorer; onnxruntime loads only when the deep model is asked for

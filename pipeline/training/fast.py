@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -11,8 +12,18 @@ import pandas as pd
 
 from pipeline.config import Settings
 from pipeline.datasets.complaint_tweets import load_complaint_tweets
+from pipeline.errors import ModelNotTrainedError
+from pipeline.scoring.champion import (
+    CHALLENGER,
+    CHAMPION,
+    GATE_METRIC,
+    by_alias,
+    record_evaluation,
+    register,
+    registered_name,
+)
 from pipeline.scoring.fast import FastScorer
-from pipeline.scoring.registry import ScorerName, artefact_dir
+from pipeline.scoring.registry import ScorerName, artefact_dir, artefact_version
 from pipeline.signals import CueExtractor, cue_feature_names
 from pipeline.training.evaluation import cross_validate_fast
 from pipeline.training.tracking import log_folder, log_json, tracked_run
@@ -59,7 +70,16 @@ def train_fast(
             log_json(mlflow, {"threshold": scorer.threshold, "training_rows": len(texts)}, "train.json")
             mlflow.set_tag("model_version", scorer.version)
             log_folder(mlflow, folder, "model")
+            registered = register(settings, ScorerName.fast.value, mlflow.active_run().info.run_id,
+                                  mlflow.get_artifact_uri("model"), scorer.version)
+        summary["registered"] = {"model": registered_name(ScorerName.fast.value), "version": registered.number,
+                                 "aliases": _aliases(settings, registered.number)}
     return summary
+
+
+def _aliases(settings: Settings, number: int) -> list[str]:
+    return [alias for alias in (CHAMPION, CHALLENGER)
+            if (found := by_alias(settings, ScorerName.fast.value, alias)) and found.number == number]
 
 
 def fast_oof_path(settings: Settings) -> Path:
@@ -83,4 +103,18 @@ def evaluate_fast(
     if track:
         with tracked_run(settings, "earlywarn-evaluate", f"cv{folds}-fast", {"model": "fast", "folds": folds, "seed": settings.seed}) as mlflow:
             log_json(mlflow, result, "evaluation.json")
+        result["registered"] = _record(settings, tweets, folds, float(summary["complaint_macro_f1"]))
     return result
+
+
+def _record(settings: Settings, tweets: pd.DataFrame, folds: int, macro_f1: float) -> dict[str, object] | None:
+    """The evaluation on the registered version of the artefact in models/fast: what the promotion gate
+    compares. The protocol names folds, seed and a fingerprint of the data, so only like is compared."""
+    try:
+        on_disk = artefact_version(settings, ScorerName.fast)
+    except ModelNotTrainedError:
+        return None
+    fingerprint = hashlib.sha256("\n".join(tweets["text"].tolist()).encode()).hexdigest()[:12]
+    protocol = f"cv{folds}-seed{settings.seed}-data{fingerprint}"
+    version = record_evaluation(settings, ScorerName.fast.value, on_disk, macro_f1, protocol)
+    return None if version is None else {"version": version.number, "protocol": protocol, GATE_METRIC: macro_f1}
