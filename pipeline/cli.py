@@ -370,6 +370,25 @@ def bench_security_command(
 
 
 @app.command()
+def drift(
+    model: ModelOption = "fast",
+    limit: Annotated[int, typer.Option(min=50, help="customer messages of the replayed threads to check")] = 5000,
+) -> None:
+    """Compare the live stream's score distribution, cue rates and text descriptors with the model's training
+    data (PSI and rate tests); prints the per-feature table and saves it for `earlywarn report` and the workspace.
+    The first run for a model version builds its out-of-fold reference (minutes)."""
+    from pipeline.scoring.registry import load_scorer
+    from pipeline.training.drift import drift_from_replay
+
+    settings = get_settings()
+    scorer = load_scorer(_scorer_name(model), settings)
+    with progress() as bar:
+        task = bar.add_task("drift check (the first run builds the reference fold by fold)", total=None)
+        result = drift_from_replay(settings, scorer, limit, on_fold=lambda _: bar.advance(task))
+    print_json(result)
+
+
+@app.command()
 def promote(
     model: ModelOption = "fast",
     version: Annotated[int | None, typer.Option(help="the registered version to promote (default: the challenger)")]

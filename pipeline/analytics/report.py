@@ -67,6 +67,7 @@ class ReportSummary(BaseModel):
     themes_note: str | None
     cases_read: int
     timings_s: dict[str, float]
+    drift: dict[str, Any] | None = None  # the last `earlywarn drift` check of the served model, if any
 
 
 @dataclass
@@ -90,7 +91,8 @@ class Report:
 
 def build_report(engine: Engine, profiles: Mapping[str, RegulatoryProfile], period: Period, *,
                  now: datetime | None = None, themes: bool = True, embedder: Any = None,
-                 theme_texts: int = THEME_TEXTS, recommendations: Path | None = None) -> Report:
+                 theme_texts: int = THEME_TEXTS, recommendations: Path | None = None,
+                 drift: dict[str, Any] | None = None) -> Report:
     """Everything the report shows, computed from the case store in one read."""
     now = now or datetime.now(UTC)
     timings: dict[str, float] = {}
@@ -125,8 +127,20 @@ def build_report(engine: Engine, profiles: Mapping[str, RegulatoryProfile], peri
     summary = ReportSummary(
         period=period.label(), generated_at=now, kpis=headline, complaints_return=regulatory, spikes=spikes,
         root_causes=causes, themes=found, themes_note=note, cases_read=len(records.cases), timings_s=timings,
+        drift=drift,
     )
     return Report(summary=summary, daily=daily, breakdowns=tables)
+
+
+def latest_drift(settings: Any) -> dict[str, Any] | None:
+    """The last saved drift check of the fast model (`earlywarn drift`), shown beside the figures."""
+    from pipeline.scoring.registry import ScorerName
+    from pipeline.training.drift import load_latest_report
+
+    try:
+        return load_latest_report(settings, ScorerName.fast)
+    except (OSError, ValueError):
+        return None
 
 
 def _since_first_case(records: CaseRecords, history: Period) -> Period:

@@ -20,7 +20,7 @@ def build(settings: Settings, start: date, end: date, output: Path, themes: bool
           database_url: str | None = None) -> dict[str, Any]:
     """Build and write the report; the JSON the command prints."""
     from pipeline.analytics.records import Period
-    from pipeline.analytics.report import build_report, write_report
+    from pipeline.analytics.report import build_report, latest_drift, write_report
     from pipeline.cases.clocks import load_profiles
     from pipeline.cases.store import make_engine, migrate
 
@@ -29,7 +29,7 @@ def build(settings: Settings, start: date, end: date, output: Path, themes: bool
     try:
         migrate(engine)
         report = build_report(engine, load_profiles(settings.cases_profiles), Period(start, end), themes=themes,
-                              recommendations=settings.analytics_recommendations)
+                              recommendations=settings.analytics_recommendations, drift=latest_drift(settings))
     finally:
         engine.dispose()
     written = write_report(report, output)
@@ -43,6 +43,7 @@ def build(settings: Settings, start: date, end: date, output: Path, themes: bool
         "themes": [t.name for t in summary.themes],
         "root_causes": [f"{c.dimension}={c.category}" for c in summary.root_causes],
         "files": {k: str(v) for k, v in written.items()},
+        "drift": summary.drift.get("status") if summary.drift else None,
         "timings_s": summary.timings_s,
         "seconds": round(time.perf_counter() - started, 3),
     }

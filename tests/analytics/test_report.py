@@ -91,3 +91,20 @@ def _flag(n: int):
 
     return Flag(conversation_id=f"burst-{n}", channel=Channel.chat, risk_level=RiskLevel.high, probability=0.6,
                 messages=[Message(id=f"b{n}", text="still waiting for my refund", channel=Channel.chat)])
+
+
+def test_the_last_drift_check_is_shown_beside_the_figures(history, tmp_path):
+    from pipeline.analytics.report import latest_drift
+    from pipeline.config import Settings
+
+    settings = Settings(models_dir=tmp_path)
+    assert latest_drift(settings) is None
+    saved = {"status": "alert", "summary": "3 of 22 features drifted", "alerts": ["has_url: 24.1% -> 6.5%"],
+             "warnings": []}
+    (tmp_path / "fast").mkdir()
+    (tmp_path / "fast" / "drift_latest.json").write_text(json.dumps(saved))
+    drift = latest_drift(settings)
+    assert drift == saved
+    html = render_html(build_report(history.service.engine, history.service.profiles, NOVEMBER, now=at(12, 1, 0),
+                                    themes=False, drift=drift))
+    assert "ALERT" in html and "has_url: 24.1% -&gt; 6.5%" in html

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 
 from pipeline.analytics.records import Period
-from pipeline.analytics.report import Report, build_report
+from pipeline.analytics.report import Report, build_report, latest_drift
 
 from pipeline.api.workspace.forms import (
     OPTION_FLAGS,
@@ -379,8 +379,10 @@ def _report(cases: CaseService, period: Period, themes: bool) -> Report:
     with _reports_lock:
         cached = _reports.get(key)
     if cached is None:
+        from pipeline.config import get_settings
+
         cached = build_report(cases.engine, cases.profiles, period, now=cases.now(), themes=themes,
-                              embedder=_embedder() if themes else None)
+                              embedder=_embedder() if themes else None, drift=latest_drift(get_settings()))
         with _reports_lock:
             _reports[key] = cached
     return cached
