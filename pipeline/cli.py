@@ -19,6 +19,7 @@ from rich.table import Table
 
 from pipeline.config import get_settings, offline_model_environment
 from pipeline.commands.cases import cases_app, users_app
+from pipeline.commands.feedback import feedback_app
 from pipeline.console import err, print_json, progress
 from pipeline.errors import EarlywarnError, RecordError
 from pipeline.ingest.pii import install_redacting_logging, redact
@@ -32,6 +33,7 @@ bench_app = typer.Typer(help="Benchmarks; each prints JSON.", no_args_is_help=Tr
 app.add_typer(bench_app, name="bench")
 app.add_typer(cases_app, name="cases")
 app.add_typer(users_app, name="users")
+app.add_typer(feedback_app, name="feedback")
 
 SCORE_BATCH = 256
 
