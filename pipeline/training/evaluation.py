@@ -79,18 +79,28 @@ def cross_validate_fast(
     seed: int = 13,
     params: dict[str, object] | None = None,
     on_fold: Callable[[int], None] | None = None,
+    extra: pd.DataFrame | None = None,
+    extra_cues: np.ndarray | None = None,
 ) -> tuple[dict[str, object], OutOfFold]:
-    """Run the protocol; returns the JSON-ready summary and the out-of-fold predictions."""
-    labels = frame["label"].to_numpy()
-    severity = frame["severity"].to_numpy()
-    inputs = feature_frame(frame["text"].tolist(), cue_matrix, cue_names)
+    """Run the protocol; returns the JSON-ready summary and the out-of-fold predictions.
+
+    `extra` rows (feedback labels, with their cue matrix `extra_cues`) join every training fold and
+    no test fold: the folds over `frame` are the same as without them, so the metrics compare one to one."""
     n = len(frame)
+    parts = [frame] if extra is None or extra.empty else [frame, extra]
+    labels = np.concatenate([p["label"].to_numpy(dtype=int) for p in parts])
+    severity = np.concatenate([p["severity"].to_numpy(dtype=int) for p in parts])
+    cues = cue_matrix if len(parts) == 1 else np.vstack([cue_matrix, np.asarray(extra_cues).reshape(len(extra),
+                                                                                                   -1)])
+    inputs = feature_frame([t for p in parts for t in p["text"].tolist()], cues, cue_names)
+    always = np.arange(n, len(labels))
     oof = OutOfFold(np.zeros(n), np.zeros(n, dtype=int), np.zeros(n, dtype=int), np.zeros(n, dtype=int))
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
     per_fold = []
-    for k, (train, test) in enumerate(splitter.split(inputs, labels)):
+    for k, (train, test) in enumerate(splitter.split(inputs.iloc[:n], labels[:n])):
+        fit_rows = np.concatenate([train, always])
         model = FastComplaintModel(random_state=seed, **(params or {}))
-        model.fit(inputs.iloc[train], labels[train], severity[train])
+        model.fit(inputs.iloc[fit_rows], labels[fit_rows], severity[fit_rows])
         prediction: FastPrediction = model.predict_all(inputs.iloc[test])
         decision = prediction.complaint >= model.threshold_
         oof.complaint[test] = prediction.complaint
@@ -99,7 +109,7 @@ def cross_validate_fast(
         oof.fold[test] = k
         mask = np.zeros(n, dtype=bool)
         mask[test] = True
-        per_fold.append(fold_metrics(labels, severity, oof, mask))
+        per_fold.append(fold_metrics(labels[:n], severity[:n], oof, mask))
         if on_fold:
             on_fold(k)
     return summarise(frame, oof, per_fold, folds, seed), oof

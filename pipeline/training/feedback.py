@@ -54,7 +54,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -63,9 +62,8 @@ from pipeline.cases.tables import CaseMessageRow, CaseRow, EventRow
 from pipeline.config import Settings
 from pipeline.datasets.complaint_tweets import UNKNOWN_SEVERITY, load_complaint_tweets, normalise_text
 from pipeline.schema import Author
-from pipeline.scoring.fast_model import FastComplaintModel, FastPrediction, decide_severity, feature_frame
 from pipeline.signals import CueExtractor, cue_feature_names
-from pipeline.training.evaluation import OutOfFold, cross_validate_fast, fold_metrics, summarise
+from pipeline.training.evaluation import OutOfFold, cross_validate_fast
 from pipeline.training.fast import Advance, featurize_with_progress
 
 CASE_OUTCOME = "case_outcome"
@@ -252,33 +250,9 @@ def cross_validate_with_extra(
     """`cross_validate_fast` with `extra` rows added to every training fold and to no test fold.
 
     The folds are `cross_validate_fast`'s own (the same `StratifiedKFold` over the same rows and
-    labels), so the test folds, and the metrics on them, compare one to one with its run. This
-    mirrors its loop because it offers no way to add training-only rows."""
-    n, m = len(frame), len(extra)
-    labels = np.concatenate([frame["label"].to_numpy(dtype=int), extra["label"].to_numpy(dtype=int)])
-    severity = np.concatenate([frame["severity"].to_numpy(dtype=int), extra["severity"].to_numpy(dtype=int)])
-    texts = frame["text"].tolist() + extra["text"].tolist()
-    inputs = feature_frame(texts, np.vstack([cue_matrix, extra_cues.reshape(m, cue_matrix.shape[1])]), cue_names)
-    always = np.arange(n, n + m)
-    oof = OutOfFold(np.zeros(n), np.zeros(n, dtype=int), np.zeros(n, dtype=int), np.zeros(n, dtype=int))
-    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    per_fold = []
-    for k, (train, test) in enumerate(splitter.split(inputs.iloc[:n], labels[:n])):
-        fit_rows = np.concatenate([train, always])
-        model = FastComplaintModel(random_state=seed, **(params or {}))
-        model.fit(inputs.iloc[fit_rows], labels[fit_rows], severity[fit_rows])
-        prediction: FastPrediction = model.predict_all(inputs.iloc[test])
-        decision = prediction.complaint >= model.threshold_
-        oof.complaint[test] = prediction.complaint
-        oof.decision[test] = decision
-        oof.severity[test] = decide_severity(prediction, decision)
-        oof.fold[test] = k
-        mask = np.zeros(n, dtype=bool)
-        mask[test] = True
-        per_fold.append(fold_metrics(labels[:n], severity[:n], oof, mask))
-        if on_fold:
-            on_fold(k)
-    return summarise(frame, oof, per_fold, folds, seed), oof
+    labels), so the test folds, and the metrics on them, compare one to one with its run."""
+    return cross_validate_fast(frame, cue_matrix, cue_names, folds, seed, params, on_fold, extra=extra,
+                               extra_cues=extra_cues)
 
 
 def _delta(after: dict[str, Any], before: dict[str, Any]) -> dict[str, float]:
