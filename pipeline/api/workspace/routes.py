@@ -43,8 +43,6 @@ from pipeline.api.workspace.session import (
     log_out,
 )
 from pipeline.cases.authority import Role
-from pipeline.cases.deescalation import load_suggestions, suggestions
-from pipeline.cases.letters import Letter, LetterInputs, LetterRequest, compose_letter, offers, send_letter
 from pipeline.cases.contracts import (
     Actor,
     CaseView,
@@ -58,6 +56,8 @@ from pipeline.cases.contracts import (
     OptionRequest,
     TransitionRequest,
 )
+from pipeline.cases.deescalation import load_suggestions, suggestions
+from pipeline.cases.letters import Letter, LetterInputs, LetterRequest, compose_letter, offers, send_letter
 from pipeline.cases.lifecycle import EscalationTarget, FindingOutcome, Stage, find_transition
 from pipeline.cases.service import CaseService
 from pipeline.errors import (
