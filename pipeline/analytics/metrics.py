@@ -4,6 +4,7 @@ What each count means (so the report, the dashboard and the CSVs say the same th
 - flags: cases the tracker opened (an early warning, or a complaint filed directly);
 - complaints: cases whose regulatory clocks started (received) in the period;
 - prevented: flags settled before they became complaints (CU824 1.2);
+- dismissed: flags a handler judged not a complaint (false alarms; they become negative labels);
 - closed: complaints closed in the period.
 """
 
@@ -52,6 +53,8 @@ class Kpis(BaseModel):
     prevented: int
     closed: int
     prevention_rate: float | None  # prevented / flags opened in the period
+    dismissed: int
+    false_alarm_rate: float | None  # flags opened in the period and dismissed as not a complaint
     conversion_rate: float | None  # flags opened in the period that became complaints
     findings: int
     justified_rate: float | None  # justified or partly justified / findings recorded
@@ -100,6 +103,8 @@ def kpis(records: CaseRecords, profiles: Mapping[str, RegulatoryProfile], now: d
     return Kpis(
         flags=len(opened), complaints=len(received), prevented=len(prevented), closed=len(closed),
         prevention_rate=_ratio(int(flagged_first.prevented_at.notna().sum()), len(flagged_first)),
+        dismissed=int(_in(c.dismissed_at, records).sum()),
+        false_alarm_rate=_ratio(int(flagged_first.dismissed_at.notna().sum()), len(flagged_first)),
         conversion_rate=_ratio(int(flagged_first.received_at.notna().sum()), len(flagged_first)),
         findings=len(findings),
         justified_rate=_ratio(int(findings.findings_outcome.isin(UPHELD).sum()), len(findings)),

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from pipeline.cases.clocks import Milestone, Pause
+from pipeline.cases.lifecycle import Stage
 from pipeline.cases.tables import CaseMessageRow, CaseRow, EventRow, VulnerabilityRow
 
 #: Milestones kept as columns, `<name>_at`.
@@ -29,7 +30,7 @@ MILESTONES: tuple[Milestone, ...] = (Milestone.received, Milestone.acknowledged,
 
 CASE_COLUMNS = ("case_id", "stage", "profile", "channel", "queue", "topic", "priority", "risk_level", "customer_id",
                 "root_cause", "findings_outcome", "escalation", "redress_paid", "satisfied", "created_at",
-                "prevented_at", *(f"{m.value}_at" for m in MILESTONES), "pauses")
+                "prevented_at", "dismissed_at", *(f"{m.value}_at" for m in MILESTONES), "pauses")
 
 
 @dataclass(frozen=True)
@@ -98,15 +99,16 @@ def load_records(engine: Engine, period: Period, texts: bool = True) -> CaseReco
         ).where(CaseRow.created_at < period.end_at)).all()
         ids = [r.id for r in rows]
         events = s.execute(select(EventRow.case_id, EventRow.at, EventRow.action, EventRow.after)
-                           .where(EventRow.action.in_(("prevent", "escalate")), EventRow.at < period.end_at)).all()
+                           .where(EventRow.action.in_(("prevent", "dismiss", "escalate")), EventRow.at < period.end_at)).all()
         columns = [CaseMessageRow.case_id, CaseMessageRow.message_id, CaseMessageRow.added_at, CaseMessageRow.score]
         if texts:
             columns.append(CaseMessageRow.text)
         messages = s.execute(select(*columns).where(CaseMessageRow.author == "customer")).all()
         vulnerable = frozenset(s.scalars(select(VulnerabilityRow.case_id).distinct()))
     known = set(ids)
-    prevented = {e.case_id: e.at for e in events if e.action == "prevent"}  # the latest, as events come in order
-    cases = _cases_frame(rows, prevented)
+    # the latest of each, as events come in order
+    settled = {action: {e.case_id: e.at for e in events if e.action == action} for action in ("prevent", "dismiss")}
+    cases = _cases_frame(rows, settled["prevent"], settled["dismiss"])
     escalations = pd.DataFrame(
         [(e.case_id, e.at, e.after.get("escalation"), bool(e.after.get("customer_requested")))
          for e in events if e.action == "escalate" and e.case_id in known],
@@ -123,7 +125,7 @@ def load_records(engine: Engine, period: Period, texts: bool = True) -> CaseReco
     )
 
 
-def _cases_frame(rows: Iterable[Any], prevented: dict[int, datetime]) -> pd.DataFrame:
+def _cases_frame(rows: Iterable[Any], prevented: dict[int, datetime], dismissed: dict[int, datetime]) -> pd.DataFrame:
     records = []
     for r in rows:
         milestones = r.milestones or {}
@@ -131,11 +133,12 @@ def _cases_frame(rows: Iterable[Any], prevented: dict[int, datetime]) -> pd.Data
             r.id, r.stage, r.profile, r.channel, r.queue or "unrouted", r.topic or "unknown", r.priority, r.risk_level,
             r.customer_id, r.root_cause, r.findings_outcome, r.escalation, float(r.redress_paid or 0), r.satisfied,
             r.created_at, prevented.get(r.id),
+            dismissed.get(r.id) if r.stage == Stage.not_a_complaint.value else None,  # a reopened flag is not a false alarm
             *(_when(milestones.get(m.value)) for m in MILESTONES),
             tuple(Pause(_when(a), _when(b)) for a, b in (r.pauses or ())),
         ))
     frame = pd.DataFrame(records, columns=list(CASE_COLUMNS))
-    return _utc(frame, "created_at", "prevented_at", *(f"{m.value}_at" for m in MILESTONES))
+    return _utc(frame, "created_at", "prevented_at", "dismissed_at", *(f"{m.value}_at" for m in MILESTONES))
 
 
 def _message_rows(messages: Iterable[Any], created: dict[int, datetime], texts: bool

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipeline.cases.authority import Role
 from pipeline.cases.clocks import Deadline
-from pipeline.cases.lifecycle import Action, EscalationTarget, FindingOutcome, Stage
+from pipeline.cases.lifecycle import Action, EscalationTarget, FindingOutcome, FindingSeverity, Stage
 from pipeline.schema import Channel, Flag, Message, MessageScore, Priority
 
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
@@ -110,6 +110,8 @@ class TransitionRequest(Strict):
     reason: Text | None = None
     outcome: FindingOutcome | None = None
     evidence: Text | None = None
+    severity: FindingSeverity | None = Field(
+        default=None, description="record_findings: how serious the complaint was, as the handler judged it")
     option_id: int | None = None
     satisfied: bool | None = None
     root_cause: ShortText | None = None
@@ -300,6 +302,7 @@ class CaseView(CaseSummary):
     escalation_requested_by_customer: bool
     findings_outcome: str | None
     findings_evidence: str | None
+    findings_severity: str | None
     chosen_option_id: int | None
     satisfied: bool | None
     root_cause: str | None

@@ -19,6 +19,7 @@ from pipeline.errors import IllegalTransitionError
 class Stage(StrEnum):
     flagged = "flagged"  # early warning: dissatisfaction seen, not yet a complaint
     prevented = "prevented"  # resolved before it became a complaint (CU824 1.2)
+    not_a_complaint = "not_a_complaint"  # a false alarm: a handler read it and saw no dissatisfaction
     received = "received"  # a complaint: the regulatory clocks start here
     acknowledged = "acknowledged"
     details_confirmed = "details_confirmed"
@@ -40,14 +41,15 @@ class Stage(StrEnum):
 
     @property
     def is_complaint(self) -> bool:
-        return self not in (Stage.flagged, Stage.prevented)
+        return self not in (Stage.flagged, Stage.prevented, Stage.not_a_complaint)
 
 
-TERMINAL = frozenset({Stage.prevented, Stage.closed})
+TERMINAL = frozenset({Stage.prevented, Stage.not_a_complaint, Stage.closed})
 
 
 class Action(StrEnum):
     prevent = "prevent"
+    dismiss = "dismiss"
     receive = "receive"
     acknowledge = "acknowledge"
     confirm_details = "confirm_details"
@@ -78,6 +80,9 @@ S, A, C = Stage, Action, Capability
 
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(S.flagged, A.prevent, S.prevented, requires=("note",)),
+    # The flag was wrong: no dissatisfaction was expressed. The note says why; the retraining loop
+    # learns from it (`pipeline.training.feedback`).
+    Transition(S.flagged, A.dismiss, S.not_a_complaint, requires=("note",)),
     Transition(S.flagged, A.receive, S.received),
     Transition(S.received, A.acknowledge, S.acknowledged),
     Transition(S.acknowledged, A.confirm_details, S.details_confirmed, requires=("note",)),
@@ -99,6 +104,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(S.satisfaction_checked, A.close, S.closed, requires=("root_cause",)),
     Transition(S.closed, A.reopen, S.investigating, C.reopen, requires=("reason",)),
     Transition(S.prevented, A.reopen, S.flagged, C.reopen, requires=("reason",)),
+    Transition(S.not_a_complaint, A.reopen, S.flagged, C.reopen, requires=("reason",)),
 )
 
 _BY_KEY: dict[tuple[Stage, Action], Transition] = {(t.source, t.action): t for t in TRANSITIONS}
@@ -133,3 +139,14 @@ class FindingOutcome(StrEnum):
     justified = "justified"
     partly_justified = "partly_justified"
     unjustified = "unjustified"
+
+
+class FindingSeverity(StrEnum):
+    """How serious the handler found the complaint, on the scale the complaint scorer is trained on
+    (X-CI: Jin & Aletras 2021), so the finding is a severity label for retraining. A complaint has
+    one of these four; "none" is the not-a-complaint exit."""
+
+    no_explicit_reproach = "no_explicit_reproach"
+    disapproval = "disapproval"
+    accusation = "accusation"
+    blame = "blame"

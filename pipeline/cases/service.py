@@ -61,7 +61,14 @@ from pipeline.cases.contracts import (
     TransitionRequest,
     UserCreate,
 )
-from pipeline.cases.lifecycle import EscalationTarget, FindingOutcome, Stage, allowed_actions, find_transition
+from pipeline.cases.lifecycle import (
+    TERMINAL,
+    EscalationTarget,
+    FindingOutcome,
+    Stage,
+    allowed_actions,
+    find_transition,
+)
 from pipeline.cases.store import make_engine, migrate, session_factory
 from pipeline.cases.tables import (
     CaseMessageRow,
@@ -87,6 +94,8 @@ from pipeline.errors import (
 from pipeline.schema import Author, Flag, RiskLevel, VulnerabilityFinding
 
 SYSTEM = Actor(username="earlywarn", role="system")
+#: flags a new message of the conversation sends back to the queue
+SETTLED_FLAGS = frozenset({Stage.prevented.value, Stage.not_a_complaint.value})
 MAX_FLAG_REASONS = 50  # a long conversation's case keeps its latest reasons, not every one it ever had
 TOKEN_CACHE_SECONDS = 30.0  # how long another server process may still accept a rotated token
 MILESTONE_KINDS = {
@@ -447,7 +456,7 @@ class CaseService:
         case.flag_reasons = (case.flag_reasons + after["reasons"])[-MAX_FLAG_REASONS:]
         if case.topic is None and flag.topic is not None:
             case.topic = after["topic"] = flag.topic
-        if case.stage == Stage.prevented.value:  # dissatisfied again after it was settled: back to the queue
+        if case.stage in SETTLED_FLAGS:  # dissatisfied again after it was settled or dismissed: back to the queue
             case.stage = after["stage"] = Stage.flagged.value
             after["reopened"] = True
         if flag.risk_level is RiskLevel.complaint and case.stage == Stage.flagged.value:
@@ -489,11 +498,11 @@ class CaseService:
             return int(s.scalar(query) or 0)
 
     def forget_vulnerability(self, retention: timedelta | None = None) -> int:
-        """Delete the markers of cases settled (closed or prevented) more than `retention` ago; the
+        """Delete the markers of cases settled (closed, prevented or dismissed) more than `retention` ago; the
         deadline sweep calls it, so retention needs no job of its own."""
         cutoff = self._clock() - (self.vulnerability_retention if retention is None else retention)
         with self._sessions.begin() as s:
-            settled = select(CaseRow.id).where(CaseRow.stage.in_((Stage.closed.value, Stage.prevented.value)),
+            settled = select(CaseRow.id).where(CaseRow.stage.in_([stage.value for stage in TERMINAL]),
                                                CaseRow.updated_at < cutoff)
             result = s.execute(VulnerabilityRow.__table__.delete().where(VulnerabilityRow.case_id.in_(settled)))
             return int(result.rowcount or 0)
@@ -638,7 +647,8 @@ class CaseService:
     def _on_record_findings(self, s: Session, case: CaseRow, req: TransitionRequest, actor: Actor, now: datetime,
                             after: dict) -> None:
         case.findings_outcome, case.findings_evidence = req.outcome.value, req.evidence
-        after.update(outcome=req.outcome.value, evidence=req.evidence)
+        case.findings_severity = req.severity.value if req.severity else None
+        after.update(outcome=req.outcome.value, evidence=req.evidence, severity=case.findings_severity)
 
     def _on_assess_options(self, s: Session, case: CaseRow, req: TransitionRequest, actor: Actor, now: datetime,
                            after: dict) -> None:
@@ -823,6 +833,7 @@ class CaseService:
             conversation_id=case.conversation_id, owner=case.owner, flag_reasons=case.flag_reasons,
             escalation_requested_by_customer=case.escalation_requested_by_customer,
             findings_outcome=case.findings_outcome, findings_evidence=case.findings_evidence,
+            findings_severity=case.findings_severity,
             chosen_option_id=case.chosen_option_id, satisfied=case.satisfied, root_cause=case.root_cause,
             liability_admitted=case.liability_admitted, redress_paid=case.redress_paid,
             milestones={k: datetime.fromisoformat(v) for k, v in case.milestones.items()},

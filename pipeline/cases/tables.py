@@ -96,6 +96,7 @@ class CaseRow(Base):
     escalation_requested_by_customer: Mapped[bool] = mapped_column(Boolean, default=False)
     findings_outcome: Mapped[str | None] = mapped_column(String(32))
     findings_evidence: Mapped[str | None] = mapped_column(Text)
+    findings_severity: Mapped[str | None] = mapped_column(String(32))  # FindingSeverity, the handler's judgement
     chosen_option_id: Mapped[int | None] = mapped_column(Integer)
     satisfied: Mapped[bool | None] = mapped_column(Boolean)
     root_cause: Mapped[str | None] = mapped_column(String(64), index=True)

@@ -32,7 +32,7 @@ from pipeline.cases.contracts import (
     PauseRequest,
     TransitionRequest,
 )
-from pipeline.cases.lifecycle import Action, EscalationTarget, FindingOutcome, Stage
+from pipeline.cases.lifecycle import Action, EscalationTarget, FindingOutcome, FindingSeverity, Stage
 from pipeline.cases.service import CaseService
 from pipeline.config import get_settings
 from pipeline.console import err, print_json
@@ -129,6 +129,7 @@ def transition(
     reason: Annotated[str | None, typer.Option()] = None,
     outcome: Annotated[FindingOutcome | None, typer.Option()] = None,
     evidence: Annotated[str | None, typer.Option()] = None,
+    severity: Annotated[FindingSeverity | None, typer.Option(help="record_findings: how serious it was")] = None,
     option_id: Annotated[int | None, typer.Option()] = None,
     satisfied: Annotated[bool | None, typer.Option("--satisfied/--not-satisfied")] = None,
     root_cause: Annotated[str | None, typer.Option()] = None,
@@ -137,7 +138,7 @@ def transition(
     """Move a case one step through the lifecycle."""
     svc = _service()
     request = _build(TransitionRequest, action=action, note=note, reason=reason, outcome=outcome, evidence=evidence,
-                     option_id=option_id, satisfied=satisfied, root_cause=root_cause, version=version)
+                     severity=severity, option_id=option_id, satisfied=satisfied, root_cause=root_cause, version=version)
     _out(svc.transition(svc.actor(user), case_id, request))
 
 

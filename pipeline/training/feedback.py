@@ -9,10 +9,10 @@ same folds and reports the change.
 
 What a case outcome can and cannot say (the labelling rules, with reasons):
 
-* Only **closed** cases give labels. A closed case went through `receive` (it was accepted as a
-  complaint) and through `record_findings`, so both the complaint and its outcome are settled. Open
-  cases may still change; a case reopened after closing is open again and gives no labels until it
-  is closed again (its latest findings then count).
+* Only **settled** cases give labels: **closed** complaints and **dismissed** flags. A closed case
+  went through `receive` (it was accepted as a complaint) and through `record_findings`, so both
+  the complaint and its outcome are settled. Open cases may still change; a case reopened is open
+  again and gives no labels until it is settled again (its latest findings then count).
 * A closed case is a complaint whatever its findings: the FCA's definition (DISP, "any expression
   of dissatisfaction, whether justified or not") and the tweets' annotation (a negative mismatch
   between reality and expectations) both make *justified* a separate question. Findings
@@ -29,20 +29,25 @@ What a case outcome can and cannot say (the labelling rules, with reasons):
   - every other customer message the scorer marked `is_complaint` (`rule = "scored_complaint"`):
     a model positive inside a confirmed complaint is a confirmed true positive.
   Other customer messages get no label (unknown, not negative); agent messages never do.
+* **Dismissed** flags (`not_a_complaint`: a handler read the flagged messages and saw no
+  dissatisfaction) give `label = 0`, severity 0 (none), for every customer message the case held
+  when it was dismissed (`rule = "dismissed"`): the handler judged the flag as a whole, and the
+  flag was raised on those messages. These are the model's confirmed false positives, the
+  negatives case outcomes can give.
 * **Prevented** cases give no labels. `prevented` means the dissatisfaction was spotted and settled
   before it became a formal complaint (CU824 1.2); the message still expressed dissatisfaction, so
   labelling it 0 would teach the model to miss the very signal that let a handler prevent the
   complaint, and labelling it 1 would claim a confirmation no one gave. Such messages are good
   candidates for active learning instead.
-* There is **no "not a complaint" outcome** in the tracker today: a flag is either prevented or
-  received, and a received case can only close on its findings. So case outcomes give positives
-  only; negatives come from active learning. A case the stream received on the model's say-so
-  (`confirmed_by = "system"`) and a handler later closed is kept, but its receiving message echoes
-  the model's own decision; `confirmed_by = "handler"` rows are the independent ones.
-* **Severity**: the tracker records no handler-assessed severity (cases hold findings, risk level
-  and root cause; the severity on a message's score is the model's own guess, not a label), so
-  case-outcome rows carry `severity = -1`, the training frame's mark for "not rated", which the
-  severity head ignores.
+* A case the stream received on the model's say-so (`confirmed_by = "system"`) and a handler
+  later closed is kept, but its receiving message echoes the model's own decision;
+  `confirmed_by = "handler"` rows are the independent ones.
+* **Severity**: a handler may say how serious the complaint was when recording the findings
+  (`severity`, one of the four complaint levels the scorer is trained on). The receiving message
+  carries it, since that is the message the case was judged a complaint on; other rows, and cases
+  whose findings gave no severity, carry `severity = -1`, the training frame's mark for "not
+  rated", which the severity head ignores. (The severity on a message's score is the model's own
+  guess, never a label.)
 """
 
 from __future__ import annotations
@@ -61,7 +66,7 @@ from pipeline.cases.lifecycle import FindingOutcome, Stage
 from pipeline.cases.tables import CaseMessageRow, CaseRow, EventRow
 from pipeline.config import Settings
 from pipeline.datasets.complaint_tweets import UNKNOWN_SEVERITY, load_complaint_tweets, normalise_text
-from pipeline.schema import Author
+from pipeline.schema import Author, Severity
 from pipeline.signals import CueExtractor, cue_feature_names
 from pipeline.training.evaluation import OutOfFold, cross_validate_fast
 from pipeline.training.fast import Advance, featurize_with_progress
@@ -79,11 +84,11 @@ FEEDBACK_COLUMNS = [
     "source",  # case_outcome | active_learning
     "case_id",  # the case it came from (case outcomes), else <NA>
     "message_id",
-    "outcome",  # the case's findings: justified | partly_justified | unjustified (case outcomes)
+    "outcome",  # justified | partly_justified | unjustified | not_a_complaint (case outcomes)
     "justified",  # True for justified and partly justified findings, False for unjustified, else <NA>
-    "rule",  # received_on | scored_complaint (case outcomes), annotated (active learning)
+    "rule",  # received_on | scored_complaint | dismissed (case outcomes), annotated (active learning)
     "confirmed_by",  # handler | system (who made the case a complaint), annotator (active learning)
-    "labelled_at",  # when the label was settled: the case's closure, or the annotation
+    "labelled_at",  # when the label was settled: the case's closure or dismissal, or the annotation
 ]
 JUSTIFIED = {FindingOutcome.justified.value: True, FindingOutcome.partly_justified.value: True,
              FindingOutcome.unjustified.value: False}
@@ -106,61 +111,74 @@ def _when(iso: str | None) -> datetime | None:
 
 
 def feedback_examples(engine: Engine, since: datetime | None = None) -> pd.DataFrame:
-    """One row per labelled customer message of every closed case (closed at or after `since`, if
-    given), by the rules in this module's docstring; columns `FEEDBACK_COLUMNS`, source
-    "case_outcome", oldest closure first."""
+    """One row per labelled customer message of every closed or dismissed case (settled at or after
+    `since`, if given), by the rules in this module's docstring; columns `FEEDBACK_COLUMNS`, source
+    "case_outcome", oldest first."""
     if since is not None and since.tzinfo is None:
         raise ValueError("since is a naive datetime: pass a timezone-aware time, e.g. datetime(..., tzinfo=UTC)")
-    closed = CaseRow.stage == Stage.closed.value
+    settled = CaseRow.stage.in_((Stage.closed.value, Stage.not_a_complaint.value))
     with Session(engine) as s:
         cases = {row.id: row for row in s.execute(select(
-            CaseRow.id, CaseRow.findings_outcome, CaseRow.milestones, CaseRow.created_at, CaseRow.updated_at,
-        ).where(closed))}
-        # who made each case a complaint: the event whose `after` moved it to `received`
-        receivers: dict[int, str] = {}
-        for case_id, role, after in s.execute(
-            select(EventRow.case_id, EventRow.role, EventRow.after).join(CaseRow, CaseRow.id == EventRow.case_id)
-            .where(closed, EventRow.action.in_(("create", "flag", "receive"))).order_by(EventRow.case_id, EventRow.seq)
+            CaseRow.id, CaseRow.stage, CaseRow.findings_outcome, CaseRow.findings_severity, CaseRow.milestones,
+            CaseRow.created_at, CaseRow.updated_at,
+        ).where(settled))}
+        receivers: dict[int, str] = {}  # who made each case a complaint: the event that moved it to `received`
+        dismissed: dict[int, datetime] = {}  # when each dismissed case was last dismissed
+        for case_id, role, action, at, after in s.execute(
+            select(EventRow.case_id, EventRow.role, EventRow.action, EventRow.at, EventRow.after)
+            .join(CaseRow, CaseRow.id == EventRow.case_id)
+            .where(settled, EventRow.action.in_(("create", "flag", "receive", "dismiss")))
+            .order_by(EventRow.case_id, EventRow.seq)
         ):
-            if (after or {}).get("stage") == Stage.received.value:
+            if action == "dismiss":
+                dismissed[case_id] = at
+            elif (after or {}).get("stage") == Stage.received.value:
                 receivers.setdefault(case_id, "system" if role == "system" else "handler")
         messages: dict[int, list[Any]] = {}
         for row in s.execute(
             select(CaseMessageRow.case_id, CaseMessageRow.message_id, CaseMessageRow.added_at, CaseMessageRow.text,
                    CaseMessageRow.score)
             .join(CaseRow, CaseRow.id == CaseMessageRow.case_id)
-            .where(closed, CaseMessageRow.author == Author.customer.value)
+            .where(settled, CaseMessageRow.author == Author.customer.value)
             .order_by(CaseMessageRow.case_id, CaseMessageRow.added_at, CaseMessageRow.id)
         ):
             messages.setdefault(row.case_id, []).append(row)
 
     records: list[dict[str, Any]] = []
     for case_id, case in cases.items():
-        closed_at = _when(case.milestones.get("closed")) or case.updated_at
-        if since is not None and closed_at < since:
-            continue
         said = messages.get(case_id, [])
-        if not said:
+        if case.stage == Stage.not_a_complaint.value:
+            at = dismissed.get(case_id, case.updated_at)
+            if since is None or at >= since:
+                records.extend(_row(m, case_id, 0, int(Severity.none), Stage.not_a_complaint.value, "dismissed",
+                                    "handler", at) for m in said if m.added_at is None or m.added_at <= at)
+            continue
+        closed_at = _when(case.milestones.get("closed")) or case.updated_at
+        if (since is not None and closed_at < since) or not said:
             continue
         received = _when(case.milestones.get("received")) or case.created_at
         cutoff = max(received, case.created_at)
         before = [m for m in said if m.added_at is None or m.added_at <= cutoff]
         receiving = before[-1].message_id if before else said[0].message_id
+        assessed = int(Severity[case.findings_severity]) if case.findings_severity else UNKNOWN_SEVERITY
         for m in said:
             if m.message_id == receiving:
-                rule = "received_on"
+                rule, severity = "received_on", assessed
             elif (m.score or {}).get("is_complaint") is True:
-                rule = "scored_complaint"
+                rule, severity = "scored_complaint", UNKNOWN_SEVERITY
             else:
                 continue
-            records.append({
-                "text": m.text, "label": 1, "severity": UNKNOWN_SEVERITY, "source": CASE_OUTCOME, "case_id": case_id,
-                "message_id": m.message_id, "outcome": case.findings_outcome,
-                "justified": JUSTIFIED.get(case.findings_outcome or ""), "rule": rule,
-                "confirmed_by": receivers.get(case_id, "handler"), "labelled_at": closed_at,
-            })
+            records.append(_row(m, case_id, 1, severity, case.findings_outcome, rule,
+                                receivers.get(case_id, "handler"), closed_at))
     frame = feedback_frame(records)
     return frame.sort_values(["labelled_at", "case_id"], kind="stable").reset_index(drop=True)
+
+
+def _row(message: Any, case_id: int, label: int, severity: int, outcome: str | None, rule: str, confirmed_by: str,
+         at: datetime) -> dict[str, Any]:
+    return {"text": message.text, "label": label, "severity": severity, "source": CASE_OUTCOME, "case_id": case_id,
+            "message_id": message.message_id, "outcome": outcome, "justified": JUSTIFIED.get(outcome or ""),
+            "rule": rule, "confirmed_by": confirmed_by, "labelled_at": at}
 
 
 # --- merging ----------------------------------------------------------------------------------------
@@ -281,8 +299,8 @@ def retrain_with_feedback(
 
     What this measures: whether the feedback helps or hurts on the public benchmark. It does not
     measure the gain on the organisation's own messages (they are never tested here), and
-    case-outcome feedback holds positives only, which shifts the class balance the calibration and
-    threshold are fitted on; the ECE change shows how much.
+    case-outcome feedback is mostly positives (dismissed flags are its only negatives), which shifts
+    the class balance the calibration and threshold are fitted on; the ECE change shows how much.
     """
     started = time.perf_counter()
     tweets = load_complaint_tweets(settings.data_dir) if tweets is None else tweets.reset_index(drop=True)

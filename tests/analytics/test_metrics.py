@@ -9,7 +9,11 @@ import pytest
 
 from pipeline.analytics.metrics import breakdown, kpis, volumes
 from pipeline.analytics.records import Period, load_records
+from pipeline.cases.authority import Role
+from pipeline.cases.contracts import CaseCreate
+from pipeline.schema import Channel
 from tests.analytics.conftest import at
+from tests.cases.helpers import walk
 
 NOVEMBER = Period(date(2026, 11, 1), date(2026, 11, 30))
 
@@ -66,3 +70,20 @@ def test_breakdown_by_topic_has_rates_and_shares(records):
     assert table.loc["transfers", ["flags", "complaints", "prevented"]].tolist() == [2, 1, 1]
     assert table.loc["transfers", "conversion_rate"] == 0.5
     assert table.share.sum() == pytest.approx(1.0)
+
+
+def test_dismissed_flags_are_counted_as_false_alarms(history, clock):
+    service = history.service
+    agent, leader = service.actor(Role.agent.value), service.actor(Role.team_leader.value)  # made by the history
+    clock.now = at(11, 10)
+    flags = [service.create_case(agent, CaseCreate(summary=f"flag {n}", channel=Channel.social, stage="flagged",
+                                                   customer_id=f"customer-{n}")).id for n in (9, 10)]
+    clock.now = at(11, 11)
+    for case_id in flags:
+        walk(service, agent, case_id, ("dismiss", {"note": "a question about opening hours"}))
+    walk(service, leader, flags[1], ("reopen", {"reason": "the customer came back angry"}))  # no longer a false alarm
+
+    k = kpis(load_records(service.engine, NOVEMBER), service.profiles, now=at(12, 1, 0))
+    assert (k.flags, k.dismissed) == (7, 1)
+    # flags not complaints when opened: 7 (prevented), 8 (became a complaint), 9 (dismissed), 10 (reopened)
+    assert (k.false_alarm_rate, k.prevention_rate) == (0.25, 0.25)

@@ -170,7 +170,9 @@ def test_a_case_walks_from_flagged_to_closed_through_the_forms(workspace):
     assert missing.status_code == 422 and "field &#39;note&#39;: is required" in missing.text
     act(workspace, case_id, csrf, "confirm_details", note="customer confirmed by phone")
     act(workspace, case_id, csrf, "investigate")
-    act(workspace, case_id, csrf, "record_findings", outcome="justified", evidence="no call back logged")
+    act(workspace, case_id, csrf, "record_findings", outcome="justified", evidence="no call back logged",
+        severity="accusation")
+    assert "justified · severity: accusation — no call back logged" in workspace.get(f"/workspace/cases/{case_id}").text
     assert option(workspace, case_id, csrf, redress="30", admits_liability="on").status_code == 303
     act(workspace, case_id, csrf, "assess_options")
     option_id = workspace.cases.get_case(case_id).options[0].id
@@ -189,6 +191,17 @@ def test_a_case_walks_from_flagged_to_closed_through_the_forms(workspace):
     assert "call back &lt;b&gt;within&lt;/b&gt; a day" in workspace.get(f"/workspace/cases/{case_id}").text
     stale = workspace.post(f"/workspace/cases/{case_id}/notes", data={"csrf": csrf, "note": "late", "version": 1})
     assert stale.status_code == 409 and "Refused:" in stale.text
+
+
+def test_a_false_alarm_is_dismissed_as_not_a_complaint(workspace):
+    case_id = open_case(workspace)
+    csrf = login(workspace)
+    page = workspace.get(f"/workspace/cases/{case_id}").text
+    assert 'data-action="dismiss"' in page and 'data-action="prevent"' in page
+    act(workspace, case_id, csrf, "dismiss", note="asking for opening hours; nothing wrong")
+    view = workspace.cases.get_case(case_id)
+    assert view.stage == "not_a_complaint" and not view.stage.is_open and not view.stage.is_complaint
+    assert "This case is not a complaint." in workspace.get(f"/workspace/cases/{case_id}").text
 
 
 def act(client: TestClient, case_id: int, csrf: str, action: str, **fields) -> None:

@@ -43,7 +43,8 @@ def test_letters_are_previewed_then_sent_from_the_terminal(case_id):
     run("cases", "transition", case_id, "confirm_details", "-u", "ann", "--note", "charged twice on 20 Nov")
     run("cases", "transition", case_id, "investigate", "-u", "ann")
     run("cases", "transition", case_id, "record_findings", "-u", "ann", "--outcome", "unjustified", "--evidence",
-        "the second charge was a pre-authorisation, released after five days")
+        "the second charge was a pre-authorisation, released after five days", "--severity", "disapproval")
+    assert run("cases", "show", case_id)["findings_severity"] == "disapproval"
     events = len(run("cases", "events", case_id))
 
     preview = invoke("cases", "letter", case_id, "--kind", "final-response", "--preview", "-u", "ann")

@@ -55,7 +55,8 @@ def flag(conv: str, risk: str, *messages: tuple[Message, float | None]) -> Flag:
 
 
 def close_justified(service: CaseService, actor, case_id: int) -> None:
-    walk(service, actor, case_id, *TO_FINDINGS, ("record_findings", {"outcome": "justified", "evidence": "fee in error"}))
+    walk(service, actor, case_id, *TO_FINDINGS,
+         ("record_findings", {"outcome": "justified", "evidence": "fee in error", "severity": "accusation"}))
     service.add_option(actor, case_id, option("35.00", admits_liability=True))
     case = service.transition(actor, case_id, TransitionRequest(action="assess_options"))
     walk(service, actor, case_id, ("offer_solution", {"option_id": case.options[0].id}), ("accept", {}),
@@ -78,6 +79,9 @@ def outcomes(service: CaseService, clock):
     D  received, still open                                                         -> nothing
     E  closed, then reopened (investigating again)                                  -> nothing
     F  opened by a handler as a complaint, back-dated, two customer messages        -> the last, m9
+    G  flagged at m11 and m12, dismissed as not a complaint; m13 arrives later and is
+       dismissed again                                                              -> m11, m12, m13 labelled 0
+    H  flagged, dismissed, then reopened by a team leader                           -> nothing
     """
     people = users(service)
     agent, leader = people[Role.agent], people[Role.team_leader]
@@ -120,18 +124,33 @@ def outcomes(service: CaseService, clock):
             CaseMessage(message=msg("m9", "I want to complain about the charges", "conv-f")),
         ])).id
     close_unjustified(service, agent, leader, ids["F"])
+
+    clock.now = datetime(2026, 11, 12, 9, tzinfo=UTC)
+    ids["G"] = service.intake(flag("conv-g", "elevated", (msg("m11", "CANCEL my 9am slot pls, cant make it", "conv-g"), 0.6),
+                                   (msg("m12", "can I rebook for Friday?", "conv-g"), 0.3))).case_id
+    walk(service, agent, ids["G"], ("dismiss", {"note": "a rebooking request; no dissatisfaction"}))
+    clock.now = datetime(2026, 11, 12, 10, tzinfo=UTC)
+    again = service.intake(flag("conv-g", "elevated", (msg("m13", "still want Friday if free!!", "conv-g"), 0.55)))
+    assert again.case_id == ids["G"] and again.stage.value == "flagged"  # a new flag sends it back to the queue
+    walk(service, agent, ids["G"], ("dismiss", {"note": "confirming the rebooking"}))
+
+    ids["H"] = service.intake(flag("conv-h", "high", (msg("m14", "where is my parcel", "conv-h"), 0.7))).case_id
+    walk(service, agent, ids["H"], ("dismiss", {"note": "a tracking question"}))
+    walk(service, leader, ids["H"], ("reopen", {"reason": "the customer wrote again, upset"}))
     return ids
 
 
 def test_closed_cases_label_the_receiving_message_and_scored_complaints(service, outcomes):
     frame = feedback_examples(service.engine)
+    frame = frame[frame["label"] == 1]
 
     assert list(frame.columns) == FEEDBACK_COLUMNS
     got = {r.message_id: r for r in frame.itertuples(index=False)}
     assert set(got) == {"m2", "m3", "m5", "m9"}  # not m1/m4 (neither received on nor scored), not a1 (agent)
-    assert (frame["label"] == 1).all()
-    assert (frame["severity"] == UNKNOWN_SEVERITY).all()  # the tracker records no severity
     assert (frame["source"] == "case_outcome").all()
+    # the handler's severity labels the receiving message only; findings without one leave it unrated
+    assert got["m2"].severity == Severity.accusation
+    assert {got[m].severity for m in ("m3", "m5", "m9")} == {UNKNOWN_SEVERITY}
 
     assert got["m2"].rule == "received_on" and got["m2"].confirmed_by == "handler"  # the missed complaint
     assert got["m3"].rule == "scored_complaint"
@@ -144,10 +163,22 @@ def test_closed_cases_label_the_receiving_message_and_scored_complaints(service,
     assert got["m9"].rule == "received_on"  # the last customer message of a case opened as a complaint
 
 
+def test_dismissed_flags_label_their_customer_messages_not_a_complaint(service, outcomes):
+    frame = feedback_examples(service.engine)
+    negatives = frame[frame["label"] == 0]
+
+    assert set(negatives["message_id"]) == {"m11", "m12", "m13"}  # the second dismissal covers the later message
+    assert (negatives["case_id"] == outcomes["G"]).all()
+    assert (negatives["severity"] == Severity.none).all()
+    assert set(negatives["rule"]) == {"dismissed"} and set(negatives["outcome"]) == {"not_a_complaint"}
+    assert set(negatives["confirmed_by"]) == {"handler"} and negatives["justified"].isna().all()
+    assert (negatives["labelled_at"] == pd.Timestamp("2026-11-12T10:00:00Z")).all()  # the latest dismissal
+
+
 def test_prevented_open_and_reopened_cases_give_no_labels(service, outcomes):
     frame = feedback_examples(service.engine)
-    assert not set(frame["case_id"]) & {outcomes["C"], outcomes["D"], outcomes["E"]}
-    assert not set(frame["message_id"]) & {"m6", "m7", "m8"}
+    assert not set(frame["case_id"]) & {outcomes["C"], outcomes["D"], outcomes["E"], outcomes["H"]}
+    assert not set(frame["message_id"]) & {"m6", "m7", "m8", "m14"}
 
 
 def test_since_keeps_cases_closed_from_then_on(service, outcomes):
@@ -155,6 +186,8 @@ def test_since_keeps_cases_closed_from_then_on(service, outcomes):
     assert "m5" not in set(frame["message_id"])  # case B closed on 3 Nov
     assert {"m2", "m3", "m9"} <= set(frame["message_id"])
     assert frame["labelled_at"].is_monotonic_increasing
+    late = feedback_examples(service.engine, since=datetime(2026, 11, 12, 9, 30, tzinfo=UTC))
+    assert set(late["message_id"]) == {"m11", "m12", "m13"}  # only case G was settled (dismissed) that late
     with pytest.raises(ValueError, match="timezone"):
         feedback_examples(service.engine, since=datetime(2026, 11, 5))
 

@@ -15,8 +15,6 @@ from pipeline.cases.authority import AuthorityPolicy, Capability, Role
 from pipeline.cases.contracts import Actor, CaseView
 from pipeline.cases.lifecycle import Action, find_transition
 
-# Every field a lifecycle form may carry; a move shows the ones its transition requires.
-TRANSITION_FIELDS = ("note", "reason", "outcome", "evidence", "option_id", "satisfied", "root_cause")
 OPTION_FLAGS = ("admits_liability", "adapts_policy")
 
 

@@ -58,7 +58,7 @@ from pipeline.cases.contracts import (
 )
 from pipeline.cases.deescalation import load_suggestions, suggestions
 from pipeline.cases.letters import Letter, LetterInputs, LetterRequest, compose_letter, offers, send_letter
-from pipeline.cases.lifecycle import EscalationTarget, FindingOutcome, Stage, find_transition
+from pipeline.cases.lifecycle import EscalationTarget, FindingOutcome, FindingSeverity, Stage, find_transition
 from pipeline.cases.service import CaseService
 from pipeline.errors import (
     AuthorityError,
@@ -237,7 +237,7 @@ def _case_page(request: Request, actor: Actor, case_id: int, error: str | None =
                  events=cases.events(case_id), now=now, countdown=countdown, highlight=highlight, trajectory=trajectory,
                  actions=[(a, find_transition(view.stage, a).requires) for a in actions],
                  may_handle=may_handle(cases.policy, actor),
-                 outcomes=list(FindingOutcome), root_causes=cases.policy.root_causes,
+                 outcomes=list(FindingOutcome), severities=list(FindingSeverity), root_causes=cases.policy.root_causes,
                  channels=[c.value for c in Channel], directions=list(Direction), kinds=list(CommunicationKind),
                  concerns=list(FeedbackConcern), targets=list(EscalationTarget), currency=cases.policy.currency,
                  limit=_limit(cases, actor), letters=offers(view, cases.profiles) if view.stage.is_open else [],
