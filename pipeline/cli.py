@@ -115,7 +115,7 @@ def train(
             from pipeline.training.deep import DeepConfig
             from pipeline.training.deep_runs import train_deep
 
-            config = DeepConfig(seed=settings.seed)
+            config = DeepConfig.from_settings(settings)
             task = bar.add_task("fine-tuning (tweets seen)", total=len(frame) * config.epochs)
             summary = train_deep(settings, frame, config, advance=lambda n: bar.advance(task, n), track=track,
                                  export=export)
@@ -149,9 +149,12 @@ def export(model: ModelOption = "deep", tweets: TweetsOption = None, track: Trac
 @app.command()
 def evaluate(
     model: ModelOption = "fast",
-    folds: Annotated[int, typer.Option(min=2, help="cross-validation folds")] = 10,
+    folds: Annotated[int | None, typer.Option(min=2, help="cross-validation folds (default: params.yaml's "
+                                              "evaluation.folds, 10)")] = None,
     tweets: TweetsOption = None,
     output: Annotated[Path | None, typer.Option(help="also write the JSON here")] = None,
+    plots: Annotated[Path | None, typer.Option(help="fast: also write the out-of-fold precision-recall and "
+                                               "calibration tables (CSV) into this folder, for `dvc plots`")] = None,
     track: TrackOption = True,
     task: Annotated[str, typer.Option(help="messages: a scorer on the complaint tweets; early-warning: the "
                                       "conversation forecaster on the USS dialogues; lead-time: how early the "
@@ -163,6 +166,10 @@ def evaluate(
     from pipeline.scoring.registry import ScorerName
 
     settings = get_settings()
+    if folds is None:
+        from pipeline.training.params import load_params
+
+        folds = load_params(settings.params_file).evaluation.folds
     if task not in TASKS:
         raise typer.BadParameter(f"unknown task {task!r}: choose one of {', '.join(TASKS)}", param_hint="--task")
     if task == "vulnerability":
@@ -192,7 +199,7 @@ def evaluate(
             from pipeline.training.deep import DeepConfig
             from pipeline.training.deep_runs import evaluate_deep
 
-            config = DeepConfig(seed=settings.seed)
+            config = DeepConfig.from_settings(settings)
             tuning = bar.add_task("fine-tuning (tweets seen)", total=len(frame) * (folds - 1) * config.epochs)
             result = evaluate_deep(settings, frame, folds=folds, config=config, on_fold=on_fold, track=track,
                                    advance=lambda n: bar.advance(tuning, n))
@@ -205,7 +212,7 @@ def evaluate(
 
             cues = bar.add_task("extracting cues", total=len(frame))
             result = evaluate_fast(settings, frame, folds=folds, advance_cues=lambda n: bar.advance(cues, n),
-                                   on_fold=on_fold, track=track)
+                                   on_fold=on_fold, track=track, plots=plots)
     _write_json(result, output)
 
 

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
         default=None, ge=0.0, le=1.0, description="decision threshold; empty uses the one tuned at training"
     )
     seed: int = 13
+    params_file: Path = Field(default=Path("params.yaml"), description="training hyperparameters (the file DVC "
+                              "tracks); a missing file means the code's defaults")
     cases_policy: Path | None = Field(default=None, description="roles and authority limits (YAML); the shipped one if empty")
     cases_profiles: Path | None = Field(default=None, description="regulatory profiles (YAML); the shipped ones if empty")
     cases_profile: str = Field(default="fca_disp", description="the regulatory profile new cases get")

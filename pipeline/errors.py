@@ -101,6 +101,15 @@ class ConfigError(EarlywarnError):
         super().__init__(f"{where}: {reason}. Fix it, or unset the variable that sets it to use the default.")
 
 
+class ParamsError(EarlywarnError, ValueError):
+    """params.yaml (the training hyperparameters DVC tracks) holds a key or value training cannot use."""
+
+    code = "E019"
+
+    def __init__(self, path: Path, key: str, reason: str, fix: str) -> None:
+        super().__init__(f"{path}: '{key}' {reason}. {fix[0].upper()}{fix[1:]}.")
+
+
 class AnnotationError(EarlywarnError, ValueError):
     """The labels file does not fit the data folder: a row is malformed, or its text is gone or changed."""
 

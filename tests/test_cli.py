@@ -73,11 +73,12 @@ def test_train_then_evaluate_log_to_mlflow(env, monkeypatch):
     assert (env / "models" / "fast" / "model.joblib").is_file()
     assert summary["training_rows"] == 2759
 
-    evaluated = runner.invoke(app, ["evaluate", "--model", "fast", "--folds", "2"])
+    evaluated = runner.invoke(app, ["evaluate", "--model", "fast", "--folds", "2", "--plots", str(env / "plots")])
     assert evaluated.exit_code == 0, evaluated.stderr
     metrics = json.loads(evaluated.stdout)
     assert metrics["folds"] == 2 and 0.75 < metrics["complaint_macro_f1"] <= 1.0
     assert set(metrics["per_domain"]) >= {"apparel", "random_tweet", "transport"}
+    assert sorted(p.name for p in (env / "plots").iterdir()) == ["fast-calibration.csv", "fast-pr.csv"]
 
     import mlflow
 
@@ -85,6 +86,14 @@ def test_train_then_evaluate_log_to_mlflow(env, monkeypatch):
     runs = mlflow.search_runs(experiment_names=["earlywarn-train", "earlywarn-evaluate"])
     assert len(runs) == 2
     assert "metrics.complaint_macro_f1" in runs.columns
+    client = mlflow.MlflowClient()
+    train_run = runs[runs["tags.mlflow.runName"].str.startswith("train-")].iloc[0]
+    card = {a.path for a in client.list_artifacts(train_run.run_id, "model_card")}
+    assert card == {"model_card/fast.md", "model_card/fast.json"}  # the card, and the per-domain metrics
+    assert train_run["params.C"] == "10.0"  # from params.yaml
+    eval_run = runs[runs["tags.mlflow.runName"] == "cv2-fast"].iloc[0]
+    assert {a.path for a in client.list_artifacts(eval_run.run_id, "curves")} == {
+        "curves/fast-pr.csv", "curves/fast-calibration.csv"}
 
 
 def test_demo_replays_real_threads_into_the_tracker(env, uss_forecaster, models_dir, monkeypatch):

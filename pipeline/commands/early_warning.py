@@ -28,12 +28,13 @@ def train(settings: Settings, folds: int, track: bool) -> dict[str, Any]:
     folder = forecaster.save(artefact_dir(settings))
     summary["path"] = str(folder)
     if track:
-        from pipeline.training.tracking import log_folder, log_json, tracked_run
+        from pipeline.training.tracking import log_folder, log_json, log_model_card, tracked_run
 
         with tracked_run(settings, "earlywarn-train", f"train-{forecaster.meta.version}",
                          {"model": "early-warning", "folds": folds, "seed": settings.seed}) as mlflow:
             log_json(mlflow, summary, "train.json")
             log_folder(mlflow, folder, "model")
+            log_model_card(mlflow, "early-warning")
     return summary
 
 

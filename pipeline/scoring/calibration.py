@@ -13,18 +13,23 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import f1_score
 
 
-def expected_calibration_error(labels: ArrayLike, probabilities: ArrayLike, bins: int = 15) -> float:
-    """ECE with equal-width bins (Guo et al. 2017): the mean |accuracy - confidence| weighted by bin size."""
+def reliability_bins(labels: ArrayLike, probabilities: ArrayLike, bins: int = 15) -> list[tuple[float, float, int]]:
+    """Per non-empty equal-width bin: (mean predicted probability, share that were positive, count).
+
+    The reliability diagram's points, and what the expected calibration error sums over."""
     y = np.asarray(labels, dtype=float)
     p = np.asarray(probabilities, dtype=float)
     edges = np.linspace(0.0, 1.0, bins + 1)
     which = np.clip(np.digitize(p, edges[1:-1], right=True), 0, bins - 1)
-    error = 0.0
-    for b in range(bins):
-        in_bin = which == b
-        if in_bin.any():
-            error += in_bin.mean() * abs(y[in_bin].mean() - p[in_bin].mean())
-    return float(error)
+    return [(float(p[which == b].mean()), float(y[which == b].mean()), int((which == b).sum()))
+            for b in range(bins) if (which == b).any()]
+
+
+def expected_calibration_error(labels: ArrayLike, probabilities: ArrayLike, bins: int = 15) -> float:
+    """ECE with equal-width bins (Guo et al. 2017): the mean |accuracy - confidence| weighted by bin size."""
+    n = len(np.asarray(labels))
+    return float(sum(count / n * abs(positive - predicted)
+                     for predicted, positive, count in reliability_bins(labels, probabilities, bins)))
 
 
 def fit_isotonic(scores: ArrayLike, labels: ArrayLike) -> IsotonicRegression:

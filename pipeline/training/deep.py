@@ -14,7 +14,9 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from pipeline.config import Settings
 from pipeline.scoring.deep_model import MAX_TOKENS, ComplaintEncoder, load_tokenizer
+from pipeline.training.params import load_params
 
 UNKNOWN_SEVERITY = -1  # a complaint whose severity the annotators did not give: no severity loss
 
@@ -33,6 +35,11 @@ class DeepConfig:
 
     def as_params(self) -> dict[str, object]:
         return asdict(self)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DeepConfig:
+        """The seed from Settings, the rest from params.yaml's `deep` section (defaults where unset)."""
+        return cls(seed=settings.seed, **load_params(settings.params_file).deep.overrides())
 
 
 def seed_everything(seed: int) -> None:

@@ -29,7 +29,7 @@ from pipeline.training.cascade import FIT_LOSS_POINTS, choose_band, cross_valida
 from pipeline.training.deep import DeepConfig
 from pipeline.training.deep_cv import RawOutOfFold, cross_fit, cross_validate_deep, summarise_deep
 from pipeline.training.evaluation import OutOfFold
-from pipeline.training.tracking import log_folder, log_json, tracked_run
+from pipeline.training.tracking import log_folder, log_json, log_model_card, tracked_run
 
 Advance = Callable[[int], None]
 VARIANTS = ("fp32", "int8")
@@ -62,7 +62,7 @@ def evaluate_deep(
 ) -> dict[str, object]:
     """The fast model's protocol for the network in fp32 and int8 and, when the fast model's out-of-fold
     scores are there, for int8 stacked with it. The headline is what `export` will serve."""
-    config = config or DeepConfig(seed=settings.seed)
+    config = config or DeepConfig.from_settings(settings)
     started = time.perf_counter()
     raw = cross_validate_deep(tweets, folds=folds, seed=settings.seed, config=config, advance=advance,
                               on_fold=on_fold, checkpoints=settings.models_dir / ".cache" / "deep-cv")
@@ -121,7 +121,7 @@ def train_deep(
 
     from pipeline.training.deep import finetune
 
-    config = config or DeepConfig(seed=settings.seed)
+    config = config or DeepConfig.from_settings(settings)
     started = time.perf_counter()
     texts, labels = tweets["text"].tolist(), tweets["label"].tolist()
     model = finetune(texts, labels, tweets["severity"].tolist(), config, advance)
@@ -144,9 +144,7 @@ def train_deep(
             log_folder(mlflow, folder, "pytorch")
             if export:
                 log_folder(mlflow, settings.models_dir / "deep", "model")
-                card = settings.models_dir / "deep.md"
-                if card.is_file():
-                    mlflow.log_artifact(str(card))
+            log_model_card(mlflow, "deep")
     return summary
 
 

@@ -25,8 +25,10 @@ from pipeline.scoring.champion import (
 from pipeline.scoring.fast import FastScorer
 from pipeline.scoring.registry import ScorerName, artefact_dir, artefact_version
 from pipeline.signals import CueExtractor, cue_feature_names
+from pipeline.training.curves import write_curves
 from pipeline.training.evaluation import cross_validate_fast
-from pipeline.training.tracking import log_folder, log_json, tracked_run
+from pipeline.training.params import load_params
+from pipeline.training.tracking import log_folder, log_json, log_model_card, tracked_run
 
 Advance = Callable[[int], None]
 CHUNK = 256
@@ -54,7 +56,7 @@ def train_fast(
     cues = featurize_with_progress(extractor, texts, advance)
     scorer = FastScorer.train(
         texts, tweets["label"].tolist(), tweets["severity"].tolist(), extractor=extractor, cue_matrix=cues,
-        random_state=settings.seed,
+        random_state=settings.seed, **load_params(settings.params_file).fast.overrides(),
     )
     folder = scorer.save(artefact_dir(settings, ScorerName.fast))
     summary: dict[str, object] = {
@@ -70,6 +72,7 @@ def train_fast(
             log_json(mlflow, {"threshold": scorer.threshold, "training_rows": len(texts)}, "train.json")
             mlflow.set_tag("model_version", scorer.version)
             log_folder(mlflow, folder, "model")
+            log_model_card(mlflow, "fast")
             registered = register(settings, ScorerName.fast.value, mlflow.active_run().info.run_id,
                                   mlflow.get_artifact_uri("model"), scorer.version)
         summary["registered"] = {"model": registered_name(ScorerName.fast.value), "version": registered.number,
@@ -93,16 +96,26 @@ def evaluate_fast(
     advance_cues: Advance | None = None,
     on_fold: Callable[[int], None] | None = None,
     track: bool = True,
+    plots: Path | None = None,
 ) -> dict[str, object]:
+    """The 10-fold protocol on the complaint tweets with params.yaml's `fast` section; `plots` also
+    writes the out-of-fold precision-recall and reliability tables there (`fast-pr.csv`,
+    `fast-calibration.csv`) for `dvc plots`."""
     tweets = load_complaint_tweets(settings.data_dir) if tweets is None else tweets
     names = cue_feature_names()
+    params = load_params(settings.params_file).fast.overrides()
     cues = featurize_with_progress(CueExtractor(), tweets["text"].tolist(), advance_cues)
-    summary, oof = cross_validate_fast(tweets, cues, names, folds=folds, seed=settings.seed, on_fold=on_fold)
+    summary, oof = cross_validate_fast(tweets, cues, names, folds=folds, seed=settings.seed, on_fold=on_fold,
+                                       params=params)
     oof.save(fast_oof_path(settings))  # the cascade's band is chosen on these
+    curves = write_curves(tweets["label"].to_numpy(dtype=int), oof.complaint, plots, "fast") if plots else []
     result = {"model": "fast", "protocol": f"stratified {folds}-fold CV on the complaint tweets", **summary}
     if track:
-        with tracked_run(settings, "earlywarn-evaluate", f"cv{folds}-fast", {"model": "fast", "folds": folds, "seed": settings.seed}) as mlflow:
+        with tracked_run(settings, "earlywarn-evaluate", f"cv{folds}-fast",
+                         {"model": "fast", "folds": folds, "seed": settings.seed, **params}) as mlflow:
             log_json(mlflow, result, "evaluation.json")
+            for path in curves:
+                mlflow.log_artifact(str(path), artifact_path="curves")
         result["registered"] = _record(settings, tweets, folds, float(summary["complaint_macro_f1"]))
     return result
 

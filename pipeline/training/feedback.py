@@ -70,6 +70,7 @@ from pipeline.schema import Author, Severity
 from pipeline.signals import CueExtractor, cue_feature_names
 from pipeline.training.evaluation import OutOfFold, cross_validate_fast
 from pipeline.training.fast import Advance, featurize_with_progress
+from pipeline.training.params import load_params
 
 CASE_OUTCOME = "case_outcome"
 ACTIVE_LEARNING = "active_learning"
@@ -304,6 +305,7 @@ def retrain_with_feedback(
     """
     started = time.perf_counter()
     tweets = load_complaint_tweets(settings.data_dir) if tweets is None else tweets.reset_index(drop=True)
+    params = load_params(settings.params_file).fast.overrides() if params is None else params
     unique = dedupe_feedback(feedback_frame)
     known = set(tweets["text"].map(normalise_text))
     overlap = unique["text"].map(normalise_text).isin(known)

@@ -16,7 +16,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from pipeline.config import Settings
 from pipeline.datasets.banking77 import load_banking77
 from pipeline.signals.topic import TopicModel, coarse_topic, load_topic_model, topic_dir
-from pipeline.training.tracking import log_folder, log_json, tracked_run
+from pipeline.training.tracking import log_folder, log_json, log_model_card, tracked_run
 
 
 def train_topic(settings: Settings, train: pd.DataFrame | None = None, track: bool = True) -> dict[str, object]:
@@ -44,6 +44,7 @@ def train_topic(settings: Settings, train: pd.DataFrame | None = None, track: bo
             log_json(mlflow, {"training_rows": meta.training_rows, "temperature": meta.temperature}, "train.json")
             mlflow.set_tag("model_version", meta.version)
             log_folder(mlflow, folder, "model")
+            log_model_card(mlflow, "topic")
     return summary
 
 

@@ -10,7 +10,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import Settings
+from pipeline.config import PROJECT_ROOT, Settings
+
+#: the model cards (data, its licence, intended use, limits) and the metrics files DVC keeps,
+#: in the checkout; an installed package without them logs no card
+MODEL_CARDS = PROJECT_ROOT / "models"
+METRICS = PROJECT_ROOT / "metrics"
 
 
 def _configure(settings: Settings) -> Any:
@@ -54,3 +59,12 @@ def log_json(mlflow: Any, payload: Mapping[str, Any], name: str) -> None:
 
 def log_folder(mlflow: Any, folder: Path, artifact_path: str) -> None:
     mlflow.log_artifacts(str(folder), artifact_path=artifact_path)
+
+
+def log_model_card(mlflow: Any, name: str) -> list[str]:
+    """The model card `models/<name>.md` and the latest evaluation `metrics/<name>.json` (its
+    per-domain figures) under `model_card/`; returns what was logged."""
+    logged = [path for path in (MODEL_CARDS / f"{name}.md", METRICS / f"{name}.json") if path.is_file()]
+    for path in logged:
+        mlflow.log_artifact(str(path), artifact_path="model_card")
+    return [path.name for path in logged]
