@@ -98,7 +98,10 @@ def train(
     if model == EARLY_WARNING:
         from pipeline.commands import early_warning
 
-        print_json(early_warning.train(settings, folds=10, track=track))
+        from pipeline.training.params import load_params
+
+        print_json(early_warning.train(settings, folds=load_params(settings.params_file).evaluation.folds,
+                                       track=track))
         return
     if model == TOPIC:
         from pipeline.training.topic import train_topic

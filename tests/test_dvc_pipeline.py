@@ -48,7 +48,14 @@ def test_dvc_reads_the_metrics_and_the_params():
 
 
 def test_training_and_evaluation_stages_depend_on_their_params(stages):
-    assert "fast" in stages["train_fast"]["params"] and "deep" in stages["train_deep"]["params"]
-    for stage, section in (("evaluate_fast", "fast"), ("evaluate_deep", "deep")):
-        assert {section, "evaluation.folds"} <= set(stages[stage]["params"])
+    for name, stage in stages.items():
+        cmd = stage["cmd"]
+        model = next((m for m in ("fast", "deep") if f"--model {m} " in f"{cmd} "), None)
+        if model and (cmd.startswith("earlywarn train") or cmd.startswith("earlywarn evaluate")):
+            assert model in stage.get("params", []), f"{name} does not depend on params.yaml's {model} section"
+        # every job that cross-validates reads the folds from params.yaml unless its command fixes them
+        cross_validates = (cmd.startswith("earlywarn evaluate") and (model or "--task early-warning" in cmd)) or \
+            "train --model early-warning" in cmd
+        if cross_validates and "--folds" not in cmd:
+            assert "evaluation.folds" in stage.get("params", []), f"{name} does not depend on evaluation.folds"
     assert "--plots metrics/plots" in stages["evaluate_fast"]["cmd"]

@@ -4,7 +4,8 @@ What each count means (so the report, the dashboard and the CSVs say the same th
 - flags: cases the tracker opened (an early warning, or a complaint filed directly);
 - complaints: cases whose regulatory clocks started (received) in the period;
 - prevented: flags settled before they became complaints (CU824 1.2);
-- dismissed: flags a handler judged not a complaint (false alarms; they become negative labels);
+- dismissed: flags a handler judged not a complaint (false alarms; they become negative labels), a
+  headline figure only (the volume tables count flags, complaints, prevented and closed);
 - closed: complaints closed in the period.
 """
 

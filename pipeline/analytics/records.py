@@ -20,7 +20,6 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from pipeline.cases.clocks import Milestone, Pause
-from pipeline.cases.lifecycle import Stage
 from pipeline.cases.tables import CaseMessageRow, CaseRow, EventRow, VulnerabilityRow
 
 #: Milestones kept as columns, `<name>_at`.
@@ -99,7 +98,8 @@ def load_records(engine: Engine, period: Period, texts: bool = True) -> CaseReco
         ).where(CaseRow.created_at < period.end_at)).all()
         ids = [r.id for r in rows]
         events = s.execute(select(EventRow.case_id, EventRow.at, EventRow.action, EventRow.after)
-                           .where(EventRow.action.in_(("prevent", "dismiss", "escalate")), EventRow.at < period.end_at)).all()
+                           .where(EventRow.action.in_(("prevent", "dismiss", "escalate")), EventRow.at < period.end_at)
+                           .order_by(EventRow.case_id, EventRow.seq)).all()
         columns = [CaseMessageRow.case_id, CaseMessageRow.message_id, CaseMessageRow.added_at, CaseMessageRow.score]
         if texts:
             columns.append(CaseMessageRow.text)
@@ -133,7 +133,7 @@ def _cases_frame(rows: Iterable[Any], prevented: dict[int, datetime], dismissed:
             r.id, r.stage, r.profile, r.channel, r.queue or "unrouted", r.topic or "unknown", r.priority, r.risk_level,
             r.customer_id, r.root_cause, r.findings_outcome, r.escalation, float(r.redress_paid or 0), r.satisfied,
             r.created_at, prevented.get(r.id),
-            dismissed.get(r.id) if r.stage == Stage.not_a_complaint.value else None,  # a reopened flag is not a false alarm
+            dismissed.get(r.id),
             *(_when(milestones.get(m.value)) for m in MILESTONES),
             tuple(Pause(_when(a), _when(b)) for a, b in (r.pauses or ())),
         ))

@@ -34,7 +34,7 @@ def train(settings: Settings, folds: int, track: bool) -> dict[str, Any]:
                          {"model": "early-warning", "folds": folds, "seed": settings.seed}) as mlflow:
             log_json(mlflow, summary, "train.json")
             log_folder(mlflow, folder, "model")
-            log_model_card(mlflow, "early-warning")
+            log_model_card(mlflow, settings, "early-warning")
     return summary
 
 

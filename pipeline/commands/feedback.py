@@ -66,15 +66,20 @@ def import_(
 def evaluate(
     labels: Annotated[Path | None, typer.Option(help="imported labels (default: data/feedback/labels.csv if present)")]
     = None,
-    folds: Annotated[int, typer.Option(min=2, help="cross-validation folds")] = 10,
-    since: Annotated[str | None, typer.Option(help="case outcomes closed on or after YYYY-MM-DD")] = None,
+    folds: Annotated[int | None, typer.Option(min=2, help="cross-validation folds (default: params.yaml's "
+                                              "evaluation.folds, 10)")] = None,
+    since: Annotated[str | None, typer.Option(help="case outcomes settled (closed or dismissed) on or after "
+                                              "YYYY-MM-DD")] = None,
 ) -> None:
     """Cross-validate the fast model without and with the feedback (case outcomes + imported labels) on the
     same folds; feedback rows only ever train. Prints both and the change."""
     from pipeline.cases.store import make_engine
     from pipeline.training.feedback import closed_since, feedback_examples, retrain_with_feedback
 
+    from pipeline.training.params import load_params
+
     settings = get_settings()
+    folds = folds or load_params(settings.params_file).evaluation.folds
     engine = make_engine(settings.database_url)
     try:
         frames = [feedback_examples(engine, closed_since(since))]

@@ -44,6 +44,11 @@ def data_fingerprint(texts: Sequence[str], labels: Sequence[int]) -> str:
     return digest.hexdigest()[:16]
 
 
+def stored_params(params: dict[str, object]) -> dict[str, object]:
+    """Model parameters as meta.json keeps them (JSON has no tuples)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+
+
 class FastScorer:
     """Scores messages with the fast model; cue extraction runs once and serves both the features
     and the explanation."""
@@ -97,7 +102,7 @@ class FastScorer:
             feature_names=names,
             training_rows=len(texts),
             data_fingerprint=fingerprint,
-            params={k: list(v) if isinstance(v, tuple) else v for k, v in model.get_params().items()},
+            params=stored_params(model.get_params()),
         )
         return cls(model, meta, extractor)
 

@@ -48,3 +48,37 @@ def write_curves(labels: ArrayLike, probabilities: ArrayLike, folder: Path, name
     precision_recall_table(labels, probabilities).to_csv(written[0], index=False)
     calibration_table(labels, probabilities).to_csv(written[1], index=False)
     return written
+
+
+def workload_table(curve: pd.DataFrame, daily_messages: float, live_complaint_rate: float,
+                   minutes_per_flag: float) -> pd.DataFrame:
+    """A precision-recall table (`precision_recall_table`) as a day in a queue whose stream has
+    `live_complaint_rate` complaints: flags, handler hours, complaints caught and missed, and the
+    precision the queue would see, per threshold.
+
+    Recall is the true-positive rate and does not depend on the base rate; the false-positive rate is
+    recovered from the share flagged (flagged = recall x base + fpr x (1 - base), with the benchmark's
+    base rate = precision x flagged share / recall), then both are reweighted to the live rate. The
+    benchmark's own macro-F1 comes along, to compare with the threshold training chose."""
+    if not 0 < live_complaint_rate < 1:
+        raise ValueError(f"live_complaint_rate is {live_complaint_rate}: give the share of complaints, between 0 and 1")
+    first = curve.iloc[0]
+    base = float(first.precision * first.flagged_share / first.recall)
+    tpr = curve.recall
+    fpr = ((curve.flagged_share - tpr * base) / (1 - base)).clip(0, 1)
+    live = live_complaint_rate
+    flagged = live * tpr + (1 - live) * fpr
+    true_negatives = (1 - base) - (curve.flagged_share - tpr * base)
+    table = pd.DataFrame({
+        "threshold": curve.threshold, "tpr": tpr, "fpr": fpr,
+        "benchmark_precision": curve.precision,
+        "benchmark_macro_f1": (2 * tpr * base / (curve.flagged_share + base)
+                               + 2 * true_negatives / ((1 - curve.flagged_share) + (1 - base))) / 2,
+        "live_precision": (live * tpr / flagged).where(flagged > 0),
+        "flags_per_day": daily_messages * flagged,
+        "handler_hours": daily_messages * flagged * minutes_per_flag / 60,
+        "complaints_caught": daily_messages * live * tpr,
+        "complaints_missed": daily_messages * live * (1 - tpr),
+    })
+    table.attrs["benchmark_complaint_rate"] = base
+    return table

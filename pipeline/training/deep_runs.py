@@ -144,7 +144,7 @@ def train_deep(
             log_folder(mlflow, folder, "pytorch")
             if export:
                 log_folder(mlflow, settings.models_dir / "deep", "model")
-            log_model_card(mlflow, "deep")
+            log_model_card(mlflow, settings, "deep")
     return summary
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,7 +23,8 @@ from pipeline.scoring.champion import (
     register,
     registered_name,
 )
-from pipeline.scoring.fast import FastScorer
+from pipeline.scoring.fast import FastScorer, stored_params
+from pipeline.scoring.fast_model import FastComplaintModel
 from pipeline.scoring.registry import ScorerName, artefact_dir, artefact_version
 from pipeline.signals import CueExtractor, cue_feature_names
 from pipeline.training.curves import write_curves
@@ -72,7 +74,7 @@ def train_fast(
             log_json(mlflow, {"threshold": scorer.threshold, "training_rows": len(texts)}, "train.json")
             mlflow.set_tag("model_version", scorer.version)
             log_folder(mlflow, folder, "model")
-            log_model_card(mlflow, "fast")
+            log_model_card(mlflow, settings, "fast")
             registered = register(settings, ScorerName.fast.value, mlflow.active_run().info.run_id,
                                   mlflow.get_artifact_uri("model"), scorer.version)
         summary["registered"] = {"model": registered_name(ScorerName.fast.value), "version": registered.number,
@@ -116,17 +118,26 @@ def evaluate_fast(
             log_json(mlflow, result, "evaluation.json")
             for path in curves:
                 mlflow.log_artifact(str(path), artifact_path="curves")
-        result["registered"] = _record(settings, tweets, folds, float(summary["complaint_macro_f1"]))
+        result["registered"] = _record(settings, tweets, folds, float(summary["complaint_macro_f1"]), params)
     return result
 
 
-def _record(settings: Settings, tweets: pd.DataFrame, folds: int, macro_f1: float) -> dict[str, object] | None:
+def _record(settings: Settings, tweets: pd.DataFrame, folds: int, macro_f1: float,
+            params: dict[str, object]) -> dict[str, object] | None:
     """The evaluation on the registered version of the artefact in models/fast: what the promotion gate
-    compares. The protocol names folds, seed and a fingerprint of the data, so only like is compared."""
+    compares. The protocol names folds, seed and a fingerprint of the data, so only like is compared;
+    and the figure is recorded only when that artefact was trained with the parameters just evaluated."""
     try:
         on_disk = artefact_version(settings, ScorerName.fast)
     except ModelNotTrainedError:
         return None
+    evaluated = stored_params(FastComplaintModel(random_state=settings.seed, **params).get_params())
+    trained = json.loads((artefact_dir(settings, ScorerName.fast) / "meta.json").read_text()).get("params", {})
+    differ = sorted(k for k in evaluated if trained.get(k) != evaluated[k])
+    if differ:
+        return {"version": None, "not_recorded": f"models/fast ({on_disk}) was trained with other values of "
+                f"{', '.join(differ)} than params.yaml gives now: train it again (`earlywarn train --model fast`) "
+                "and evaluate, so the gate compares the model it would promote"}
     fingerprint = hashlib.sha256("\n".join(tweets["text"].tolist()).encode()).hexdigest()[:12]
     protocol = f"cv{folds}-seed{settings.seed}-data{fingerprint}"
     version = record_evaluation(settings, ScorerName.fast.value, on_disk, macro_f1, protocol)

@@ -33,7 +33,9 @@ What a case outcome can and cannot say (the labelling rules, with reasons):
   dissatisfaction) give `label = 0`, severity 0 (none), for every customer message the case held
   when it was dismissed (`rule = "dismissed"`): the handler judged the flag as a whole, and the
   flag was raised on those messages. These are the model's confirmed false positives, the
-  negatives case outcomes can give.
+  negatives case outcomes can give. If the case was *prevented* before (a later message sent it
+  back to the queue), the messages up to the prevention are left out: they were judged
+  dissatisfied then (see the next rule).
 * **Prevented** cases give no labels. `prevented` means the dissatisfaction was spotted and settled
   before it became a formal complaint (CU824 1.2); the message still expressed dissatisfaction, so
   labelling it 0 would teach the model to miss the very signal that let a handler prevent the
@@ -125,14 +127,15 @@ def feedback_examples(engine: Engine, since: datetime | None = None) -> pd.DataF
         ).where(settled))}
         receivers: dict[int, str] = {}  # who made each case a complaint: the event that moved it to `received`
         dismissed: dict[int, datetime] = {}  # when each dismissed case was last dismissed
+        prevented: dict[int, datetime] = {}  # and last prevented, if ever
         for case_id, role, action, at, after in s.execute(
             select(EventRow.case_id, EventRow.role, EventRow.action, EventRow.at, EventRow.after)
             .join(CaseRow, CaseRow.id == EventRow.case_id)
-            .where(settled, EventRow.action.in_(("create", "flag", "receive", "dismiss")))
+            .where(settled, EventRow.action.in_(("create", "flag", "receive", "dismiss", "prevent")))
             .order_by(EventRow.case_id, EventRow.seq)
         ):
-            if action == "dismiss":
-                dismissed[case_id] = at
+            if action in ("dismiss", "prevent"):
+                (dismissed if action == "dismiss" else prevented)[case_id] = at
             elif (after or {}).get("stage") == Stage.received.value:
                 receivers.setdefault(case_id, "system" if role == "system" else "handler")
         messages: dict[int, list[Any]] = {}
@@ -150,9 +153,13 @@ def feedback_examples(engine: Engine, since: datetime | None = None) -> pd.DataF
         said = messages.get(case_id, [])
         if case.stage == Stage.not_a_complaint.value:
             at = dismissed.get(case_id, case.updated_at)
+            judged_dissatisfied = prevented.get(case_id)
             if since is None or at >= since:
                 records.extend(_row(m, case_id, 0, int(Severity.none), Stage.not_a_complaint.value, "dismissed",
-                                    "handler", at) for m in said if m.added_at is None or m.added_at <= at)
+                                    "handler", at) for m in said
+                               if (m.added_at is None or m.added_at <= at)
+                               and (judged_dissatisfied is None or (m.added_at is not None
+                                                                    and m.added_at > judged_dissatisfied)))
             continue
         closed_at = _when(case.milestones.get("closed")) or case.updated_at
         if (since is not None and closed_at < since) or not said:

@@ -13,17 +13,24 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.errors import ParamsError
 
-Positive = Annotated[float, Field(gt=0)]
-Count = Annotated[int, Field(ge=1)]
+# strict: YAML's `true` is not a number, and neither is `.inf`
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+Count = Annotated[int, Field(ge=1, strict=True)]
 NGrams = tuple[Count, Count]
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any) -> Any:
+        return {} if value is None else value  # a section whose keys are all commented out
 
     def overrides(self) -> dict[str, Any]:
         """The keys the file sets, as keyword arguments for the model's constructor."""
@@ -35,12 +42,20 @@ class FastParams(_Section):
 
     C: Positive | None = None
     severity_C: Positive | None = None
-    cue_weight: Annotated[float, Field(ge=0)] | None = None
+    cue_weight: NonNegative | None = None
     word_ngrams: NGrams | None = None
     word_features: Count | None = None
     char_ngrams: NGrams | None = None
     char_features: Count | None = None
-    calibration_folds: Annotated[int, Field(ge=2)] | None = None
+    calibration_folds: Annotated[int, Field(ge=2, strict=True)] | None = None
+
+    @field_validator("word_ngrams", "char_ngrams")
+    @classmethod
+    def _ordered(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
+        if value is not None and value[0] > value[1]:
+            raise ValueError(f"the shortest n-gram ({value[0]}) is longer than the longest ({value[1]}): "
+                             "write them as [shortest, longest]")
+        return value
 
 
 class DeepParams(_Section):
@@ -49,14 +64,14 @@ class DeepParams(_Section):
     epochs: Count | None = None
     batch_size: Count | None = None
     learning_rate: Positive | None = None
-    weight_decay: Annotated[float, Field(ge=0)] | None = None
-    warmup_fraction: Annotated[float, Field(ge=0, lt=1)] | None = None
-    severity_weight: Annotated[float, Field(ge=0)] | None = None
+    weight_decay: NonNegative | None = None
+    warmup_fraction: Annotated[float, Field(ge=0, lt=1, strict=True)] | None = None
+    severity_weight: NonNegative | None = None
     max_tokens: Count | None = None
 
 
 class EvaluationParams(_Section):
-    folds: Annotated[int, Field(ge=2)] = 10
+    folds: Annotated[int, Field(ge=2, strict=True)] = 10
 
 
 class TrainingParams(_Section):
@@ -70,10 +85,15 @@ def load_params(path: Path | None) -> TrainingParams:
     if path is None or not path.is_file():
         return TrainingParams()
     try:
-        return TrainingParams.model_validate(yaml.safe_load(path.read_text()) or {})
+        raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise ParamsError(path, "(the file)", f"is not valid YAML ({exc})",
                           "fix the file, or delete it to train on the code's defaults") from None
+    if raw is not None and not isinstance(raw, dict):
+        raise ParamsError(path, "(the file)", f"holds a {type(raw).__name__}, not sections of keys",
+                          f"write it as sections ({', '.join(TrainingParams.model_fields)}) of key: value lines")
+    try:
+        return TrainingParams.model_validate(raw or {})
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(part) for part in first["loc"])

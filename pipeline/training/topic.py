@@ -44,7 +44,7 @@ def train_topic(settings: Settings, train: pd.DataFrame | None = None, track: bo
             log_json(mlflow, {"training_rows": meta.training_rows, "temperature": meta.temperature}, "train.json")
             mlflow.set_tag("model_version", meta.version)
             log_folder(mlflow, folder, "model")
-            log_model_card(mlflow, "topic")
+            log_model_card(mlflow, settings, "topic")
     return summary
 
 

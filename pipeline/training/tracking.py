@@ -61,10 +61,13 @@ def log_folder(mlflow: Any, folder: Path, artifact_path: str) -> None:
     mlflow.log_artifacts(str(folder), artifact_path=artifact_path)
 
 
-def log_model_card(mlflow: Any, name: str) -> list[str]:
-    """The model card `models/<name>.md` and the latest evaluation `metrics/<name>.json` (its
-    per-domain figures) under `model_card/`; returns what was logged."""
-    logged = [path for path in (MODEL_CARDS / f"{name}.md", METRICS / f"{name}.json") if path.is_file()]
+def log_model_card(mlflow: Any, settings: Settings, name: str) -> list[str]:
+    """The model card `<name>.md` (from the models directory, else the checkout's `models/`) and the
+    evaluation it quotes, `metrics/<name>.json` with the per-domain figures, under `model_card/`;
+    returns what was logged. The evaluation is the last one DVC recorded, not this run's: a card
+    describes the model family, and each run's own metrics are logged beside it."""
+    card = next((p for p in (settings.models_dir / f"{name}.md", MODEL_CARDS / f"{name}.md") if p.is_file()), None)
+    logged = [path for path in (card, METRICS / f"{name}.json") if path is not None and path.is_file()]
     for path in logged:
         mlflow.log_artifact(str(path), artifact_path="model_card")
     return [path.name for path in logged]

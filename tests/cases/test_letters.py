@@ -249,6 +249,9 @@ def test_letters_that_make_no_sense_for_the_case_are_refused(case_service, agent
     flagged = case_service.create_case(agent, CaseCreate(summary="angry tweet", channel=Channel.social)).id
     with pytest.raises(CaseInputError, match="early warning, not a complaint"):
         compose_letter(case_service, flagged, "acknowledgement", "email", handler=agent.username)
+    case_service.transition(agent, flagged, TransitionRequest(action="dismiss", note="a question, not a complaint"))
+    with pytest.raises(CaseInputError, match="settled as not a complaint.*reopen it"):
+        compose_letter(case_service, flagged, "acknowledgement", "email", handler=agent.username)
     cid = new_complaint(case_service, agent)
     with pytest.raises(CaseInputError, match="sends no company response"):
         compose_letter(case_service, cid, "company_response", "email", handler=agent.username)

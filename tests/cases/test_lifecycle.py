@@ -62,3 +62,11 @@ def test_an_illegal_move_names_the_current_stage_and_the_allowed_moves():
                                                (Action.reject, "note"), (Action.prevent, "note")])
 def test_actions_that_need_a_record_say_so(action, field):
     assert any(field in t.requires for t in TRANSITIONS if t.action == action)
+
+
+def test_a_handlers_severity_names_a_complaint_level_of_the_scorers_scale():
+    from pipeline.cases.lifecycle import FindingSeverity
+    from pipeline.schema import Severity
+
+    # feedback labels map one onto the other by name (pipeline.training.feedback)
+    assert [s.value for s in FindingSeverity] == [s.name for s in Severity if s is not Severity.none]

@@ -82,6 +82,7 @@ def outcomes(service: CaseService, clock):
     G  flagged at m11 and m12, dismissed as not a complaint; m13 arrives later and is
        dismissed again                                                              -> m11, m12, m13 labelled 0
     H  flagged, dismissed, then reopened by a team leader                           -> nothing
+    I  flagged at m15 and prevented; m16 sends it back to the queue; dismissed      -> m16 only labelled 0
     """
     people = users(service)
     agent, leader = people[Role.agent], people[Role.team_leader]
@@ -137,6 +138,13 @@ def outcomes(service: CaseService, clock):
     ids["H"] = service.intake(flag("conv-h", "high", (msg("m14", "where is my parcel", "conv-h"), 0.7))).case_id
     walk(service, agent, ids["H"], ("dismiss", {"note": "a tracking question"}))
     walk(service, leader, ids["H"], ("reopen", {"reason": "the customer wrote again, upset"}))
+
+    clock.now = datetime(2026, 11, 12, 11, tzinfo=UTC)
+    ids["I"] = service.intake(flag("conv-i", "high", (msg("m15", "my refund is late AGAIN", "conv-i"), 0.8))).case_id
+    walk(service, agent, ids["I"], ("prevent", {"note": "refund chased and paid today"}))
+    clock.now = datetime(2026, 11, 12, 12, tzinfo=UTC)
+    service.intake(flag("conv-i", "elevated", (msg("m16", "got it!! what a relief", "conv-i"), 0.55)))
+    walk(service, agent, ids["I"], ("dismiss", {"note": "a thank-you, not dissatisfaction"}))
     return ids
 
 
@@ -167,12 +175,14 @@ def test_dismissed_flags_label_their_customer_messages_not_a_complaint(service, 
     frame = feedback_examples(service.engine)
     negatives = frame[frame["label"] == 0]
 
-    assert set(negatives["message_id"]) == {"m11", "m12", "m13"}  # the second dismissal covers the later message
-    assert (negatives["case_id"] == outcomes["G"]).all()
+    # G: the second dismissal covers the later message; I: m15 was judged dissatisfied when prevented
+    assert set(negatives["message_id"]) == {"m11", "m12", "m13", "m16"}
+    assert set(negatives["case_id"]) == {outcomes["G"], outcomes["I"]}
     assert (negatives["severity"] == Severity.none).all()
     assert set(negatives["rule"]) == {"dismissed"} and set(negatives["outcome"]) == {"not_a_complaint"}
     assert set(negatives["confirmed_by"]) == {"handler"} and negatives["justified"].isna().all()
-    assert (negatives["labelled_at"] == pd.Timestamp("2026-11-12T10:00:00Z")).all()  # the latest dismissal
+    g = negatives[negatives["case_id"] == outcomes["G"]]
+    assert (g["labelled_at"] == pd.Timestamp("2026-11-12T10:00:00Z")).all()  # the latest dismissal
 
 
 def test_prevented_open_and_reopened_cases_give_no_labels(service, outcomes):
@@ -187,7 +197,7 @@ def test_since_keeps_cases_closed_from_then_on(service, outcomes):
     assert {"m2", "m3", "m9"} <= set(frame["message_id"])
     assert frame["labelled_at"].is_monotonic_increasing
     late = feedback_examples(service.engine, since=datetime(2026, 11, 12, 9, 30, tzinfo=UTC))
-    assert set(late["message_id"]) == {"m11", "m12", "m13"}  # only case G was settled (dismissed) that late
+    assert set(late["message_id"]) == {"m11", "m12", "m13", "m16"}  # only G and I were settled (dismissed) that late
     with pytest.raises(ValueError, match="timezone"):
         feedback_examples(service.engine, since=datetime(2026, 11, 5))
 

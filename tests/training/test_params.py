@@ -49,6 +49,29 @@ def test_a_wrong_value_is_refused_by_name(tmp_path):
     path.write_text("fast:\n  C: [unclosed\n")
     with pytest.raises(ParamsError, match="not valid YAML"):
         load_params(path)
+    path.write_text("- fast\n- deep\n")
+    with pytest.raises(ParamsError, match="holds a list, not sections of keys. Write it as sections"):
+        load_params(path)
+
+
+@pytest.mark.parametrize(("text", "key", "reason"), [
+    ("fast:\n  C: true\n", "fast.C", "valid number"),  # YAML's true is not 1.0
+    ("fast:\n  C: .inf\n", "fast.C", "finite number"),
+    ("deep:\n  epochs: 2.5\n", "deep.epochs", "valid integer"),
+    ("fast:\n  word_ngrams: [3, 1]\n", "fast.word_ngrams", "write them as \\[shortest, longest\\]"),
+])
+def test_values_training_would_misread_are_refused(tmp_path, text, key, reason):
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    with pytest.raises(ParamsError, match=rf"'{key}' .*{reason}"):
+        load_params(path)
+
+
+def test_a_section_with_every_key_commented_out_keeps_the_defaults(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("fast:\n  # C: 3.0\nevaluation:\n  folds: 5\n")
+    params = load_params(path)
+    assert params.fast.overrides() == {} and params.evaluation.folds == 5
 
 
 def test_what_the_file_sets_reaches_fast_training(settings, training_sample, tmp_path: Path):
@@ -62,3 +85,12 @@ def test_what_the_file_sets_reaches_fast_training(settings, training_sample, tmp
     stored = FastScorer.load(Path(str(summary["path"]))).meta.params
     assert (stored["C"], stored["calibration_folds"], stored["word_ngrams"]) == (0.5, 3, [1, 1])
     assert stored["char_ngrams"] == [2, 5]  # not set: the code's default
+
+
+def test_the_gate_is_not_given_a_figure_for_a_model_trained_with_other_params(settings, models_dir, complaint_tweets):
+    from pipeline.training.fast import _record
+
+    local = settings.model_copy(update={"models_dir": models_dir})  # the session's model: calibration_folds=3
+    refused = _record(local, complaint_tweets, 10, 0.9, params={})  # evaluated with the default, 5
+    assert refused is not None and refused["version"] is None
+    assert "other values of calibration_folds than params.yaml gives now" in str(refused["not_recorded"])

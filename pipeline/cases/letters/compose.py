@@ -145,6 +145,9 @@ def unavailable(case: CaseView, profile: RegulatoryProfile, kind: LetterKind) ->
         return None
     stage = Stage(case.stage)
     if not stage.is_complaint:
+        if not stage.is_open:  # prevented or dismissed: receiving it needs a reopen first
+            return (f"the case was settled as {stage.value.replace('_', ' ')}, not received as a complaint",
+                    "reopen it (`earlywarn cases transition ID reopen --reason …`) and receive it first")
         return ("the case is an early warning, not a complaint",
                 "receive it first (`earlywarn cases transition ID receive`), or answer the post with a public reply")
     done = next((m for m in CLOSING if m.value in case.milestones), None)
