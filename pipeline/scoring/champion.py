@@ -10,6 +10,7 @@ champion within `EARLYWARN_REGISTRY_REFRESH_SECONDS` and swaps it in without a r
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -94,19 +95,35 @@ def register(settings: Settings, scorer: str, run_id: str, artefact_uri: str, ar
     return _version(scorer, mlflow.get_model_version(name, mv.version))
 
 
+def by_artefact(settings: Settings, scorer: str, artefact_version: str) -> Version | None:
+    """The newest registered version holding this artefact (e.g. the fast model a deep model is
+    stacked with); None if it was never registered."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        found = [mv for mv in client(settings).search_model_versions(f"name = '{registered_name(scorer)}'")
+                 if (mv.tags or {}).get(ARTEFACT_TAG) == artefact_version]
+    except MlflowException:
+        return None
+    return _version(scorer, max(found, key=lambda m: int(m.version))) if found else None
+
+
+def evaluation_protocol(texts: Sequence[str], folds: int, seed: int) -> str:
+    """What makes two evaluations comparable: the folds, the seed and a fingerprint of the texts."""
+    fingerprint = hashlib.sha256("\n".join(texts).encode()).hexdigest()[:12]
+    return f"cv{folds}-seed{seed}-data{fingerprint}"
+
+
 def record_evaluation(settings: Settings, scorer: str, artefact_version: str, metric: float,
                       protocol: str) -> Version | None:
     """Tag the registered version holding `artefact_version` with its evaluation; None if not registered."""
-    mlflow = client(settings)
-    name = registered_name(scorer)
-    found = [mv for mv in mlflow.search_model_versions(f"name = '{name}'")
-             if (mv.tags or {}).get(ARTEFACT_TAG) == artefact_version]
-    if not found:
+    version = by_artefact(settings, scorer, artefact_version)
+    if version is None:
         return None
-    mv = max(found, key=lambda m: int(m.version))
-    mlflow.set_model_version_tag(name, mv.version, GATE_METRIC, f"{metric:.6f}")
-    mlflow.set_model_version_tag(name, mv.version, PROTOCOL_TAG, protocol)
-    return _version(scorer, mlflow.get_model_version(name, mv.version))
+    mlflow, name = client(settings), registered_name(scorer)
+    mlflow.set_model_version_tag(name, str(version.number), GATE_METRIC, f"{metric:.6f}")
+    mlflow.set_model_version_tag(name, str(version.number), PROTOCOL_TAG, protocol)
+    return _version(scorer, mlflow.get_model_version(name, str(version.number)))
 
 
 def promote(settings: Settings, scorer: str, number: int | None = None,

@@ -38,29 +38,49 @@ def load_scorer(name: ScorerName, settings: Settings) -> Scorer:
 
 
 def _champion(name: ScorerName, settings: Settings) -> Scorer:
-    """The registry's champion, reloaded when it changes (the fast model; the deep model and the cascade
-    are served from their folders until their artefacts are registered too)."""
+    """The registry's champion, reloaded when it changes. A stacked deep champion comes with the fast
+    version it was fitted with, fetched from the registry too (not the fast champion, which may have
+    moved on). The cascade pins a band to one fast and one deep version, so it is served from its folder."""
     from pipeline.scoring.champion import ChampionScorer
 
-    if name is not ScorerName.fast:
-        raise ModelNotTrainedError(name.value, artefact_dir(settings, name), "serving from the registry covers the "
-                                   "fast model only: set EARLYWARN_MODEL_SOURCE=files to serve it from models/")
+    if name is ScorerName.cascade:
+        raise ModelNotTrainedError(name.value, artefact_dir(settings, name), "the registry serves the fast and deep "
+                                   "models; the cascade's band is pinned to one pair of them: set "
+                                   "EARLYWARN_MODEL_SOURCE=files to serve it from models/")
+
     def load(folder: Path) -> Scorer:
+        if name is ScorerName.deep:
+            return _load_deep(settings, folder, registry=True)
         return FastScorer.load(folder, threshold=settings.complaint_threshold)
 
     return ChampionScorer(settings, name.value, load, refresh_seconds=settings.registry_refresh_seconds)
 
 
-def _load_deep(settings: Settings):  # -> DeepScorer; onnxruntime loads only when the deep model is asked for
-    """The deep model, with the fast model it is stacked with when its artefact says so."""
+def _load_deep(settings: Settings, folder: Path | None = None, registry: bool = False):  # -> DeepScorer
+    """The deep model (onnxruntime loads only when it is asked for), with the fast model it is stacked
+    with when its artefact says so: from models/fast, or from the registry by its pinned version."""
     import json
 
     from pipeline.scoring.deep import META_FILE, DeepScorer
 
-    folder = artefact_dir(settings, ScorerName.deep)
-    stacked = (folder / META_FILE).is_file() and json.loads((folder / META_FILE).read_text()).get("stack")
-    fast = load_scorer(ScorerName.fast, settings) if stacked else None
+    folder = folder or artefact_dir(settings, ScorerName.deep)
+    meta = json.loads((folder / META_FILE).read_text()) if (folder / META_FILE).is_file() else {}
+    fast = None
+    if meta.get("stack"):
+        fast = _registered_fast(settings, str(meta.get("fast_version"))) if registry \
+            else load_scorer(ScorerName.fast, settings)
     return DeepScorer.load(folder, threshold=settings.complaint_threshold, fast=fast)  # type: ignore[arg-type]
+
+
+def _registered_fast(settings: Settings, version: str) -> FastScorer:
+    from pipeline.scoring.champion import by_artefact, download
+
+    found = by_artefact(settings, ScorerName.fast.value, version)
+    if found is None:
+        raise ModelNotTrainedError("fast", settings.models_dir, f"the deep champion is stacked with the fast model "
+                                   f"{version}, which is not in the registry: register it by training it with "
+                                   "`earlywarn train --model fast`, or export the deep model again")
+    return FastScorer.load(download(settings, found), threshold=settings.complaint_threshold)
 
 
 def artefact_version(settings: Settings, name: ScorerName) -> str:

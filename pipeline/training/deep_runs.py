@@ -22,6 +22,7 @@ import pandas as pd
 from pipeline.config import Settings
 from pipeline.errors import ModelNotTrainedError
 from pipeline.scoring.cascade import CascadeMeta, CascadeScorer
+from pipeline.scoring.champion import GATE_METRIC, evaluation_protocol, record_evaluation, register, registered_name
 from pipeline.scoring.deep import DeepMeta, DeepScorer
 from pipeline.scoring.fast import data_fingerprint
 from pipeline.scoring.stacking import DecisionMaps
@@ -33,6 +34,7 @@ from pipeline.training.tracking import log_folder, log_json, log_model_card, tra
 
 Advance = Callable[[int], None]
 VARIANTS = ("fp32", "int8")
+GATE_FILE = "gate.json"  # the served variant's cross-validated figure and protocol, for the registry
 
 
 def cv_dir(settings: Settings) -> Path:
@@ -82,6 +84,11 @@ def evaluate_deep(
         **{k: v for k, v in summary.items() if k.startswith("int8_macro_f1_loss_points")},
         "seconds": round(time.perf_counter() - started, 1),
     }
+    # what `export` records on the version it registers: this figure is the served model's, since the
+    # export fits its decision maps on these very out-of-fold scores
+    gate = {"served": served, "protocol": evaluation_protocol(tweets["text"].tolist(), folds, settings.seed),
+            GATE_METRIC: result["complaint_macro_f1"]}
+    (cv_dir(settings) / GATE_FILE).write_text(json.dumps(gate, indent=1) + "\n")
     if track:
         with tracked_run(settings, "earlywarn-evaluate", f"cv{folds}-deep", {"model": "deep", "folds": folds,
                                                                               **config.as_params()}) as mlflow:
@@ -135,15 +142,13 @@ def train_deep(
     (folder / "training.json").write_text(json.dumps(info, indent=2) + "\n")
     summary: dict[str, object] = {"model": "deep", "path": str(folder), "training_rows": len(texts),
                                   "train_seconds": round(time.perf_counter() - started, 1)}
-    if export:
-        summary.update(export_deep(settings, tweets, track=False))
+    if export:  # its own tracked run, which logs and registers the served artefact
+        summary.update(export_deep(settings, tweets, track=track))
     summary["seconds"] = round(time.perf_counter() - started, 1)
     if track:
         with tracked_run(settings, "earlywarn-train", f"train-deep-{fingerprint[:8]}", config.as_params()) as mlflow:
-            log_json(mlflow, {k: v for k, v in summary.items() if k != "path"}, "train.json")
+            log_json(mlflow, {k: v for k, v in summary.items() if k not in ("path", "registered")}, "train.json")
             log_folder(mlflow, folder, "pytorch")
-            if export:
-                log_folder(mlflow, settings.models_dir / "deep", "model")
             log_model_card(mlflow, settings, "deep")
     return summary
 
@@ -209,7 +214,27 @@ def export_deep(settings: Settings, tweets: pd.DataFrame, track: bool = True) ->
         with tracked_run(settings, "earlywarn-export", f"export-{meta.version}", {"model": "deep"}) as mlflow:
             log_json(mlflow, {k: v for k, v in summary.items() if k != "artefact"}, "export.json")
             log_folder(mlflow, target, "model")
+            log_model_card(mlflow, settings, "deep")
+            mlflow.set_tag("model_version", meta.version)
+            registered = register(settings, "deep", mlflow.active_run().info.run_id, mlflow.get_artifact_uri("model"),
+                                  meta.version)
+        summary["registered"] = {"model": registered_name("deep"), "version": registered.number,
+                                 **_record_gate(settings, tweets, meta.version)}
     return summary
+
+
+def _record_gate(settings: Settings, tweets: pd.DataFrame, version: str) -> dict[str, object]:
+    """Tag the registered export with the cross-validated figure its decision maps were fitted beside,
+    when that evaluation was made on these tweets."""
+    path = cv_dir(settings) / GATE_FILE
+    if not path.is_file():
+        return {"evaluation": "none: run `earlywarn evaluate --model deep` before exporting, for the gate"}
+    gate = json.loads(path.read_text())
+    folds = int(str(gate["protocol"]).split("-")[0].removeprefix("cv"))
+    if gate["protocol"] != evaluation_protocol(tweets["text"].tolist(), folds, settings.seed):
+        return {"evaluation": f"none: the cross-validation ({gate['protocol']}) was on other data or another seed"}
+    recorded = record_evaluation(settings, "deep", version, float(gate[GATE_METRIC]), str(gate["protocol"]))
+    return {} if recorded is None else {"protocol": recorded.protocol, GATE_METRIC: recorded.metric}
 
 
 def _cascade_inputs(settings: Settings, tweets: pd.DataFrame) -> tuple[OutOfFold, OutOfFold]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -19,6 +18,7 @@ from pipeline.scoring.champion import (
     CHAMPION,
     GATE_METRIC,
     by_alias,
+    evaluation_protocol,
     record_evaluation,
     register,
     registered_name,
@@ -138,7 +138,6 @@ def _record(settings: Settings, tweets: pd.DataFrame, folds: int, macro_f1: floa
         return {"version": None, "not_recorded": f"models/fast ({on_disk}) was trained with other values of "
                 f"{', '.join(differ)} than params.yaml gives now: train it again (`earlywarn train --model fast`) "
                 "and evaluate, so the gate compares the model it would promote"}
-    fingerprint = hashlib.sha256("\n".join(tweets["text"].tolist()).encode()).hexdigest()[:12]
-    protocol = f"cv{folds}-seed{settings.seed}-data{fingerprint}"
+    protocol = evaluation_protocol(tweets["text"].tolist(), folds, settings.seed)
     version = record_evaluation(settings, ScorerName.fast.value, on_disk, macro_f1, protocol)
     return None if version is None else {"version": version.number, "protocol": protocol, GATE_METRIC: macro_f1}

@@ -144,3 +144,36 @@ def test_the_scoring_bench_times_fp32_int8_and_the_cascade_on_the_same_tweets(jo
         by_name["deep"]["network_messages_per_s"] / by_name[DEEP_FP32]["network_messages_per_s"], rel=0.01)
     assert 0.0 <= by_name["cascade"]["rescored_share"] <= 1.0
     assert all(r["peak_rss_mib"] > 50 for r in by_name.values())
+
+
+def test_export_registers_the_deep_model_with_its_gate_figure_and_the_registry_serves_it_stacked(
+        jobs, rows, tmp_path, monkeypatch):
+    import shutil
+
+    from pipeline.scoring.champion import CHAMPION, ChampionScorer, by_alias, register
+    from pipeline.scoring.registry import artefact_version
+    from pipeline.training.tracking import log_folder, tracked_run
+
+    monkeypatch.chdir(tmp_path)  # MLflow keeps run artefacts under ./mlruns
+    shutil.copytree(jobs["settings"].models_dir, tmp_path / "models")
+    local = jobs["settings"].model_copy(update={"models_dir": tmp_path / "models",
+                                                "mlflow_uri": f"sqlite:///{tmp_path / 'mlflow.db'}"})
+    fast_version = artefact_version(local, ScorerName.fast)
+    with tracked_run(local, "test-train", "fast", {}) as mlflow:  # what `earlywarn train --model fast` registers
+        log_folder(mlflow, local.models_dir / "fast", "model")
+        register(local, "fast", mlflow.active_run().info.run_id, mlflow.get_artifact_uri("model"), fast_version)
+
+    summary = export_deep(local, rows, track=True)
+    registered = summary["registered"]
+    assert registered["version"] == 1 and registered["model"] == "earlywarn-deep"
+    assert registered["macro_f1"] == pytest.approx(jobs["evaluate"]["complaint_macro_f1"], abs=1e-6)
+    assert registered["protocol"].startswith("cv2-seed13-data")  # the cross-validation the maps were fitted on
+    assert by_alias(local, "deep", CHAMPION).artefact_version == summary["model_version"]
+
+    (tmp_path / "models" / "fast").rename(tmp_path / "elsewhere")  # the stacked fast model must come from the registry
+    serving = load_scorer(ScorerName.deep, local.model_copy(update={"model_source": "registry"}))
+    assert isinstance(serving, ChampionScorer) and serving.version == summary["model_version"]
+    [score] = serving.score([Message(id="m", text="Third time asking. Where is my refund?")])
+    assert score.model_version == summary["model_version"] and 0 <= score.complaint_probability <= 1
+    with pytest.raises(ModelNotTrainedError, match="cascade's band is pinned"):
+        load_scorer(ScorerName.cascade, local.model_copy(update={"model_source": "registry"}))
