@@ -8,8 +8,8 @@ ones; this module imports no stage at all.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum, IntEnum
-from typing import Any, Literal
+from enum import Enum, IntEnum, StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -167,19 +167,35 @@ class FlagReason(BaseModel):
     weight: float | None = Field(default=None, ge=0.0)
 
 
-VulnerabilityDriver = Literal["health", "life_events", "resilience", "capability"]  # FCA FG21/1's four drivers
+class VulnerabilityDriver(StrEnum):
+    """The four drivers of vulnerability in FCA FG21/1."""
+
+    health = "health"
+    life_events = "life_events"
+    resilience = "resilience"
+    capability = "capability"
 
 
-class VulnerabilityFinding(BaseModel):
-    """A disclosure of vulnerability in a customer message. Special-category personal data: the case
-    store keeps it apart from the case, shows it only to the roles allowed, and never logs it."""
+class VulnerabilityCue(BaseModel):
+    """One disclosure in a message: which driver, where (character offsets), how strong, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    driver: VulnerabilityDriver
+    start: int = Field(ge=0, description="character offset of the first character")
+    end: int = Field(ge=0, description="character offset one past the last character")
+    text: str
+    weight: float = Field(ge=0.0, le=1.0, description="how strongly these words alone point at the driver")
+    explanation: str
+
+
+class VulnerabilityFinding(VulnerabilityCue):
+    """A disclosure of vulnerability in a customer message, as a flag carries it. Special-category
+    personal data: the case store keeps it apart from the case, shows it only to the roles allowed,
+    and never logs it."""
 
     message_id: str
-    driver: VulnerabilityDriver
-    start: int = Field(ge=0)
-    end: int = Field(ge=0)
     text: str = Field(max_length=500)
-    weight: float = Field(ge=0.0, le=1.0)
     explanation: str = Field(max_length=500)
 
 

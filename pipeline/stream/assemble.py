@@ -108,8 +108,8 @@ class VulnerabilityFindings:
         self.detector = VulnerabilityDetector()
 
     def findings(self, messages: Sequence[Message]) -> list[list[VulnerabilityFinding]]:
-        return [[VulnerabilityFinding(message_id=m.id, driver=c.driver.value, start=c.start, end=c.end,
-                                      text=c.text[:500], weight=c.weight, explanation=c.explanation[:500])
+        return [[VulnerabilityFinding(**{**c.model_dump(), "text": c.text[:500],
+                                         "explanation": c.explanation[:500]}, message_id=m.id)
                  for c in cues]
                 for m, cues in zip(messages, self.detector.detect([m.text for m in messages]), strict=True)]
 
