@@ -50,7 +50,7 @@ class CueRule:
     extend_left: frozenset[str] = frozenset()
 
 
-def _words(text: str) -> frozenset[str]:
+def word_set(text: str) -> frozenset[str]:
     """A word set written as one space-separated string: easier to read and edit than quoted items."""
     return frozenset(text.split())
 
@@ -61,7 +61,7 @@ def _rule(
     """CueRule with the patterns as positional arguments; word-set flags as "word word" strings."""
     for key in ("not_after", "not_before", "extend_left"):
         if isinstance(flags.get(key), str):
-            flags[key] = _words(flags[key])
+            flags[key] = word_set(flags[key])
     return CueRule(label, name, weight, explanation, patterns, **flags)
 
 
@@ -70,10 +70,10 @@ def _rule(
 # --------------------------------------------------------------------------------------------
 
 #: NORMs that negate what follows them in the same clause. "n't"/"nt"/"cannot" all NORM to "not".
-NEGATORS = _words("hardly neither never no nobody none noone nor not nothing without")
+NEGATORS = word_set("hardly neither never no nobody none noone nor not nothing without")
 
 #: Words and punctuation that end a clause: a negator before them does not reach past them.
-CLAUSE_BREAKS = _words(
+CLAUSE_BREAKS = word_set(
     "! ( ) , - . ... / : ; ? although and because but cause cos coz cuz however so then though – — …"
 )
 
@@ -91,7 +91,7 @@ SUBJECT_PRONOUNS = frozenset({"i", "you", "u", "we", "they", "he", "she", "it"})
 CLAUSE_SUBJECTS = frozenset({"i", "we", "they", "he", "she"})
 
 #: ...unless the clause before is a negated opinion that carries over: "I don't think I'll cancel".
-NEGATION_RAISERS = _words("believe expect guess imagine intend mean need plan reckon suppose think want")
+NEGATION_RAISERS = word_set("believe expect guess imagine intend mean need plan reckon suppose think want")
 
 #: Token sequences that put what follows in a hypothetical: "if I ever need to escalate...".
 HYPOTHETICALS: tuple[tuple[str, ...], ...] = (
@@ -120,150 +120,150 @@ SENTIMENT_NEGATION_WINDOW = 3  # VADER's own scope for negating a sentiment word
 
 WORD_SETS: dict[str, frozenset[str]] = {
     # escalation
-    "ROLE": _words(
+    "ROLE": word_set(
         "boss ceo director higher-up higher-ups manager managers senior superior superiors "
         "supervisor supervisors"
     ),
-    "TALK": _words("chat chatting escalate put speak speaking talk talking through transfer transferred"),
-    "ASK": _words(
+    "TALK": word_set("chat chatting escalate put speak speaking talk talking through transfer transferred"),
+    "ASK": word_set(
         "ask asked asking call contact contacting demand demanding email get give need request "
         "requesting see want"
     ),
-    "COMPLAIN_TO": _words(
+    "COMPLAIN_TO": word_set(
         "call calling complain complaining contact contacting email emailing escalate write writing"
     ),
-    "DET": _words("a anybody anyone my somebody someone the ur your yr"),
+    "DET": word_set("a anybody anyone my somebody someone the ur your yr"),
     # churn
-    "CANCEL": _words("cancel canceling cancelling end ending terminate terminating"),
-    "RELATIONSHIP": _words(
+    "CANCEL": word_set("cancel canceling cancelling end ending terminate terminating"),
+    "RELATIONSHIP": word_set(
         "account accounts broadband contract contracts debit everything insurance "
         "membership mortgage package plan policy prime service services sub subscription "
         "subscriptions tariff"
     ),
-    "POSS": _words("all me my our the this ur us your"),
-    "SWITCH": _words(
+    "POSS": word_set("all me my our the this ur us your"),
+    "SWITCH": word_set(
         "change changing go going leave leaving move moving port porting switch switched switching"
     ),
-    "PROVIDER": _words(
+    "PROVIDER": word_set(
         "airline airlines bank banks carrier carriers companies company competitor "
         "competitors insurer insurers isp network networks provider providers supplier "
         "suppliers"
     ),
-    "OTHER": _words(
+    "OTHER": word_set(
         "another better cheaper competitor competitors different elsewhere new rival somebody someone"
     ),
-    "TAKE": _words("put putting spend spending take taking took"),
-    "PATRONAGE": _words("business cash custom loyalty money"),
-    "USE": _words(
+    "TAKE": word_set("put putting spend spending take taking took"),
+    "PATRONAGE": word_set("business cash custom loyalty money"),
+    "USE": word_set(
         "bank banking book booking buy buying choose choosing come coming deal dealing fly flying "
         "order ordering purchase purchasing recommend recommending return returning shop shopping "
         "spend spending stay staying travel traveling travelling trust use using"
     ),
     # regulators and legal
-    "REGULATOR": _words(
+    "REGULATOR": word_set(
         "attorney attorneys barrister bbb caa cfpb cma fca fcc ftc gdpr ico lawsuit lawyer "
         "lawyers litigation ofcom ofgem ofwat ombudsman ombudsmen orr regulator regulators "
         "solicitor solicitors watchdog"
     ),
     # amplification
-    "SHARE": _words(
+    "SHARE": word_set(
         "blast blasting make making plaster plastering post posted posting publish publishing "
         "put putting share sharing spread spreading tweet tweeting"
     ),
-    "SOCIAL": _words(
+    "SOCIAL": word_set(
         "facebook fb insta instagram internet linkedin reddit social tiktok twitter web x youtube"
     ),
-    "MEDIA_VERB": _words(
+    "MEDIA_VERB": word_set(
         "alert alerting call calling contact contacting email emailing go going tag "
         "tagging tell telling went write writing"
     ),
-    "MEDIA": _words(
+    "MEDIA": word_set(
         "bbc cnn itv journalist journalists media news newspaper newspapers papers press "
         "reporters telegraph watchdog"
     ),
-    "BAD_RATING": _words("angry awful bad damning honest horrible negative poor scathing terrible worst"),
-    "LOW_STARS": _words("0 1 half no one zero"),
-    "REVIEW_SITE": _words("feefo reviews.io tripadvisor trustpilot yelp"),
-    "AUDIENCE": _words("everybody everyone family followers friends others world"),
-    "TELL": _words("let letting tell telling warn warning"),
+    "BAD_RATING": word_set("angry awful bad damning honest horrible negative poor scathing terrible worst"),
+    "LOW_STARS": word_set("0 1 half no one zero"),
+    "REVIEW_SITE": word_set("feefo reviews.io tripadvisor trustpilot yelp"),
+    "AUDIENCE": word_set("everybody everyone family followers friends others world"),
+    "TELL": word_set("let letting tell telling warn warning"),
     # repeated contact
-    "CONTACT_ING": _words(
+    "CONTACT_ING": word_set(
         "asking being breaking calling canceling cancelling charging chasing complaining "
         "contacting crashing cutting delaying disconnecting dropping emailing explaining "
         "failing freezing getting going happening having losing messaging phoning "
         "promising repeating ringing saying sending telling trying tweeting waiting "
         "writing"
     ),
-    "AGAIN_AFTER": _words(
+    "AGAIN_AFTER": word_set(
         "asked billed broke broken called canceled cancelled charged chased complained "
         "contacted crashed crashing declined delay delayed disappointed disconnected down "
         "dropped emailed error failed failing gone happened happening ignored issue "
         "issues late let lost messaged missing off out outage overcharged phoned problem "
         "problems rang same stuck told tweeted wrong wrote"
     ),
-    "MANY": _words(
+    "MANY": word_set(
         "10 2 3 4 5 6 7 8 9 countless dozen dozens eight few five four hundred hundreds many "
         "million multiple nine numerous seven several six ten three twenty two umpteen"
     ),
-    "STILL_BAD": _words(
+    "STILL_BAD": word_set(
         "broken charging chasing crashing dealing down failing getting happening having "
         "missing never no nobody not nothing ongoing same showing stuck unable unresolved "
         "waiting without wrong"
     ),
-    "AUX": _words("am are can could did do does had has have is was were will would"),
-    "ALREADY_DONE": _words(
+    "AUX": word_set("am are can could did do does had has have is was were will would"),
+    "ALREADY_DONE": word_set(
         "asked called chased complained contacted dm'd dmed done emailed explained gave "
         "given messaged phoned provided raised rang reported sent spoke spoken submitted "
         "told tried tweeted"
     ),
     # waiting time
-    "UNIT": _words(
+    "UNIT": word_set(
         "day days fortnight fortnights hour hours hr hrs min mins minute minutes month months "
         "mth mths week weeks wk wks"
     ),
-    "VAGUE_SPAN": _words("ages days eternity ever forever hours months weeks"),
-    "QUALIFIER": _words(
+    "VAGUE_SPAN": word_set("ages days eternity ever forever hours months weeks"),
+    "QUALIFIER": word_set(
         "a about almost an another approx approximately around at entire extra for full "
         "good last least less like literally more nearing nearly of over past solid than "
         "the under upwards whole"
     ),
-    "FEW": _words("couple eight few five four many multiple nine number seven several six ten three two"),
-    "TIME_POINT": _words(
+    "FEW": word_set("couple eight few five four many multiple nine number seven several six ten three two"),
+    "TIME_POINT": word_set(
         "afternoon apr april aug august christmas dec december easter evening feb february "
         "fri friday jan january jul july jun june lunchtime mar march may midday mon "
         "monday month morning night noon nov november oct october sat saturday sep sept "
         "september sun sunday thanksgiving thu thur thurs thursday time tue tues tuesday "
         "wed wednesday week weekend xmas year yesterday"
     ),
-    "WHOLE_PERIOD": _words("afternoon day evening month morning night week weekend"),
-    "AWAITED": _words(
+    "WHOLE_PERIOD": word_set("afternoon day evening month morning night week weekend"),
+    "AWAITED": word_set(
         "acknowledgement acknowledgment answer answers call callback contact delivery email "
         "feedback news refund replies reply resolution response responses update updates word"
     ),
-    "ARRIVE": _words(
+    "ARRIVE": word_set(
         "arrived come credited delivered dispatched fixed got gotten heard processed received "
         "refunded resolved shipped showed shown sorted turned"
     ),
     # broken promise
-    "PROMISER": _words(
+    "PROMISER": word_set(
         "ad advert adviser advisor agent app confirmation driver email engineer guy he lady "
         "manager person rep she site somebody someone staff technician they u website you"
     ),
-    "PROMISE_VERB": _words(
+    "PROMISE_VERB": word_set(
         "assured claimed confirmed guaranteed promise promised promises said says stated states told"
     ),
-    "TOLD": _words("advised assured guaranteed informed promised quoted told"),
-    "TOLD_WHAT": _words(
+    "TOLD": word_set("advised assured guaranteed informed promised quoted told"),
+    "TOLD_WHAT": word_set(
         "a all an everything he i it my nothing our she somebody someone that the there "
         "they this we would you your"
     ),
-    "DUE": _words(
+    "DUE": word_set(
         "arrived been called come contacted credited delivered dispatched emailed fixed got "
         "gotten heard processed received refunded replied resolved responded rung sent shipped "
         "sorted"
     ),
     # profanity
-    "PROFANE_STRONG": _words(
+    "PROFANE_STRONG": word_set(
         "arsehole arseholes asshole assholes bastard bastards bitch bitches bollocks "
         "bullshit clusterfuck cunt cunts dickhead dickheads dipshit douchebag "
         "douchebags effing fck fcking ffs fking fkn fuck fucked fucken fucker fuckers "
@@ -272,30 +272,30 @@ WORD_SETS: dict[str, frozenset[str]] = {
         "prick pricks scumbag scumbags shit shite shithole shitshow shitting shitty "
         "stfu tosser tossers twat twats wanker wankers wtf"
     ),
-    "PROFANE_MILD": _words(
+    "PROFANE_MILD": word_set(
         "arse ass bloody bugger buggered crap crappy dammit damn damned feck feckin "
         "fecking freakin freaking frickin fricking friggin frigging goddam goddamn "
         "goddamned screwed sodding suck sucks"
     ),
     # sarcasm
-    "PRAISE": _words(
+    "PRAISE": word_set(
         "amazing awesome brilliant cracking excellent exceptional fab fabulous fantastic "
         "first-class good great impressive lovely marvellous marvelous outstanding perfect "
         "smashing stellar superb terrific top wonderful world-class"
     ),
-    "PRAISED": _words("communication effort experience job response service stuff support work"),
-    "HELPFUL": _words(
+    "PRAISED": word_set("communication effort experience job response service stuff support work"),
+    "HELPFUL": word_set(
         "caring competent efficient helpful informative professional prompt reassuring "
         "reliable responsive speedy useful"
     ),
-    "VERY": _words("ever extremely incredibly most really so soo sooo soooo such super truly very"),
-    "THANKS": _words("cheers thank thanks thanx thnx thx tnx ty"),
-    "NOTHING": _words("bugger f fuck jack nada nothing sod squat zilch zip"),
-    "HASHTAG_SARCASM": _words("ironic irony not sarcasm sarcastic thanksfornothing yeahright"),
-    "OH_PRAISE": _words(
+    "VERY": word_set("ever extremely incredibly most really so soo sooo soooo such super truly very"),
+    "THANKS": word_set("cheers thank thanks thanx thnx thx tnx ty"),
+    "NOTHING": word_set("bugger f fuck jack nada nothing sod squat zilch zip"),
+    "HASHTAG_SARCASM": word_set("ironic irony not sarcasm sarcastic thanksfornothing yeahright"),
+    "OH_PRAISE": word_set(
         "brilliant fab fantastic good goody great joy lovely marvellous perfect splendid super wonderful"
     ),
-    "LIKE_SARCASM": _words("as like"),
+    "LIKE_SARCASM": word_set("as like"),
 }
 
 _CARDINALS = (
@@ -331,7 +331,7 @@ GLUED_SPECS = frozenset({"glued_hash", "mask_initial", "mask_star_glued"})
 
 #: Swear words customers write with some letters masked; each letter after the first may be
 #: replaced by a mask character, and at least one must be.
-MASKABLE_SWEARS = _words(
+MASKABLE_SWEARS = word_set(
     "fuck fucks fucked fucker fuckers fucking fuckin motherfucker shit shits shitty shite bullshit bitch "
     "bitches bastard bastards bollocks asshole assholes arsehole arseholes ass cunt cunts pissed piss twat "
     "twats wanker wankers dick dickhead prick"
@@ -723,7 +723,7 @@ SARCASM_CONTEXT_LABELS = frozenset(
 )
 
 #: Words that, near praise, mark it as sarcastic even when VADER has no valence for them.
-NEGATIVE_CONTEXT_WORDS = _words(
+NEGATIVE_CONTEXT_WORDS = word_set(
     "again broken bug bugs canceled cancelled crashed crashes crashing delay "
     "delayed delays disconnected down dropped error fail failed fault faulty "
     "glitch hold ignored ignoring late lied lost missing nope offline outage "
@@ -741,14 +741,14 @@ EXTEND_LEFT_MAX = 3
 
 #: VADER scores these negative, but in a service conversation they name an action, not a feeling
 #: ("how do I pay", "please cancel the order"); negators are syntax, handled by negation.py.
-VADER_IGNORED = _words(
+VADER_IGNORED = word_set(
     "cancel canceled canceling cancelled cancelling cancels charge charges leave no pay sorry"
 )
 
 VADER_MAX_VALENCE = 4.0  # VADER's lexicon runs from -4 to +4
 
 #: Words written in capitals by convention, so not shouting.
-ACRONYMS = _words(
+ACRONYMS = word_set(
     "aa aaa aarp abn adsl afaik ai am ama amex aml ana anz aol api apn apr argos asa asap "
     "asos atm aud aws axis ba bbb bbc bic bnp bogo bogof brb bst bt btw caa cad ceo cfo cfpb "
     "cia cibc cma cnn cpu css cst cvv dbs dd dfs dhl diy dm dms dmv dns dob dpd dvd dvla dwp "
@@ -773,16 +773,16 @@ PUNCT_RUN_MIN = 2
 
 #: The word that introduces a reference, and the entity label the reference gets.
 REFERENCE_KEYWORDS: dict[str, str] = {
-    **dict.fromkeys(_words("order orders ord invoice"), "ORDER_NUMBER"),
-    **dict.fromkeys(_words("account acct acc customer membership card policy"), "ACCOUNT_NUMBER"),
-    **dict.fromkeys(_words("ticket case complaint incident claim"), "TICKET_NUMBER"),
+    **dict.fromkeys(word_set("order orders ord invoice"), "ORDER_NUMBER"),
+    **dict.fromkeys(word_set("account acct acc customer membership card policy"), "ACCOUNT_NUMBER"),
+    **dict.fromkeys(word_set("ticket case complaint incident claim"), "TICKET_NUMBER"),
     **dict.fromkeys(
-        _words("ref reference booking confirmation tracking pnr parcel consignment"), "REFERENCE_NUMBER"
+        word_set("ref reference booking confirmation tracking pnr parcel consignment"), "REFERENCE_NUMBER"
     ),
 }
 
 #: Filler between the keyword and the identifier: "order no. 123", "account ending in 1234".
-REFERENCE_CONNECTORS = _words(
+REFERENCE_CONNECTORS = word_set(
     "# #: - . : = code ending ends id in is n no no. nr num number numbers nº ref reference was with °"
 )
 
