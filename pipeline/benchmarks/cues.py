@@ -1,5 +1,6 @@
 """Cue extraction throughput on real tweets, next to its two fixed costs (VADER alone and spaCy's
-tokenizer alone), so that a busy machine can be told from a slow extractor."""
+tokenizer alone), so that a busy machine can be told from a slow extractor; and the FG21/1
+vulnerability detector, the stream's second pass over each customer message."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pipeline.benchmarks.timing import best_rate
 from pipeline.config import Settings
 from pipeline.signals import CueExtractor
 from pipeline.signals.sentiment import score_text
+from pipeline.signals.vulnerability import VulnerabilityDetector
 
 BATCH = 512
 
@@ -18,6 +20,8 @@ def bench_cues(settings: Settings, n: int = 5000, repeats: int = 3) -> dict[str,
     texts = bench_texts(settings, n)
     extractor = CueExtractor()
     extractor.featurize(texts[:256])  # warm-up: fills spaCy's lexeme cache
+    vulnerability = VulnerabilityDetector()
+    vulnerability.detect(texts[:256])
     tokens = sum(len(doc) for doc in extractor.nlp.tokenizer.pipe(texts)) / len(texts)
     return {
         "benchmark": "cues",
@@ -29,5 +33,8 @@ def bench_cues(settings: Settings, n: int = 5000, repeats: int = 3) -> dict[str,
         "vader_alone_messages_per_s": round(best_rate(lambda: [score_text(t) for t in texts], len(texts), repeats), 1),
         "tokenizer_alone_messages_per_s": round(
             best_rate(lambda: list(extractor.nlp.tokenizer.pipe(texts)), len(texts), repeats), 1
+        ),
+        "vulnerability_detector_messages_per_s": round(
+            best_rate(lambda: vulnerability.detect(texts, batch_size=BATCH), len(texts), repeats), 1
         ),
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
 import numpy as np
@@ -149,13 +148,17 @@ def test_weekly_counts_have_no_weekday_factor_and_still_flag_a_spike() -> None:
     assert "in the week of 2026-04-20" in spikes[0].detail
 
 
-def test_fifty_categories_over_120_days_take_well_under_a_second() -> None:
+def test_fifty_quiet_categories_from_rare_to_busy_raise_few_alarms() -> None:
+    """Over 50 seasonal series with no spike (0.5 to 60 a day; about 5,300 tested category-days), the
+    false alarms stay near the 1.7 per 1,000 measured above, rare categories included; one tripled
+    day on a busy category is still found. The report's spike timing is in `earlywarn bench report`."""
     levels = {f"queue={i}": float(level) for i, level in enumerate(np.geomspace(0.5, 60, 50))}
-    counts = seasonal(seed=6, levels=levels)
-    detect_spikes(counts)  # warm the imports
-    started = time.perf_counter()
-    detect_spikes(counts)
-    assert time.perf_counter() - started < 1.0
+    spikes = detect_spikes(seasonal(seed=6, levels=levels))
+    assert len(spikes) <= 16, [s.detail for s in spikes]
+    injected = seasonal(seed=6, levels=levels)
+    day = injected["period"].max()
+    injected.loc[(injected["category"] == "queue=49") & (injected["period"] == day), "count"] *= 3
+    assert any(s.category == "queue=49" for s in detect_spikes(injected))
 
 
 @pytest.mark.parametrize("missing", ["period", "category", "count"])

@@ -16,3 +16,4 @@ def test_cue_bench_reports_extraction_beside_its_fixed_costs(settings):
     report = bench_cues(settings, n=200, repeats=1)
     assert report["messages"] == 200 and report["mean_tokens"] > 5
     assert report["tokenizer_alone_messages_per_s"] > report["extract_and_features_messages_per_s"] > 0
+    assert report["vulnerability_detector_messages_per_s"] > 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 from typing import Any
 
@@ -389,16 +388,13 @@ def test_shipped_advice_always_fits_a_flag(shipped, real):
     route.flag(real("x", Channel.social, RiskLevel.high, Severity.none))  # validates against the Flag contract
 
 
-def test_routing_is_fast(shipped):
-    """Compiled rules route well over 100k messages a second; checked loosely at 20k on a shared machine."""
+def test_route_many_routes_each_input_as_route_does(shipped):
+    """The batch path (the stream's) agrees with one-at-a-time routing; its speed is `earlywarn bench stream`'s."""
     inputs = [routed(channel=Channel.social, cues=(CueLabel.churn_threat,), topic="refunds"),
               routed(metadata={"tier": "vip"}), routed(topic="card_arrival"), routed(level=RiskLevel.low)]
-    batch = inputs * 5000
-    started = time.perf_counter()
-    routes = shipped.route_many(batch)
-    rate = len(batch) / (time.perf_counter() - started)
-    assert sum(isinstance(r, Route) for r in routes) == 15000
-    assert rate > 20_000, f"{rate:,.0f} routes/s"
+    routes = shipped.route_many(inputs * 50)
+    assert sum(isinstance(r, Route) for r in routes) == 150
+    assert routes[:4] == [shipped.route(i) for i in inputs]
 
 
 def test_a_vulnerability_disclosure_goes_to_care_even_on_a_calm_message():
