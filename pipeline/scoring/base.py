@@ -4,6 +4,7 @@ can replace one another anywhere in the pipeline."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Executor, Future
 from typing import Protocol, runtime_checkable
 
 from pipeline.schema import Message, MessageScore
@@ -17,3 +18,22 @@ class Scorer(Protocol):
     def score(self, batch: Sequence[Message]) -> list[MessageScore]:
         """One score per message, in the order given."""
         ...
+
+
+@runtime_checkable
+class StagedScorer(Scorer, Protocol):
+    """A scorer whose slow stage can run on another thread while the caller does other work."""
+
+    def begin(self, batch: Sequence[Message], executor: Executor) -> Future[list[MessageScore]]:
+        """Whatever must run now, now; the rest on `executor`. The future holds `score(batch)`."""
+        ...
+
+
+def begin_scoring(scorer: Scorer, batch: Sequence[Message], executor: Executor | None) -> Future[list[MessageScore]]:
+    """`scorer.score(batch)` as a future: staged where the scorer can be and an executor is given,
+    else computed here (a finished future)."""
+    if executor is not None and batch and isinstance(scorer, StagedScorer):
+        return scorer.begin(batch, executor)
+    done: Future[list[MessageScore]] = Future()
+    done.set_result(scorer.score(batch))
+    return done

@@ -4,13 +4,15 @@ model is unsure of.
 The uncertain band is an interval of the fast model's calibrated P(complaint), chosen on
 out-of-fold predictions as the narrowest band whose cascade loses at most half a macro-F1 point
 against the deep model alone (`pipeline.training.cascade`). Cues are extracted once, by the fast
-stage, and explain every message whichever model decided it.
+stage, and explain every message whichever model decided it. The two stages can run apart
+(`begin`, the `StagedScorer` protocol): the stream overlaps the deep rescoring with its other work.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -84,25 +86,52 @@ class CascadeScorer:
     def predict_texts(self, texts: Sequence[str]) -> tuple[FastPrediction, NDArray[np.bool_], NDArray[np.int_],
                                                           list[CueAnalysis]]:
         """The merged prediction, which rows the deep model decided, the severity levels, the cue analyses."""
+        return self._triage(texts).rescore(self.deep)
+
+    def _triage(self, texts: Sequence[str]) -> _Triage:
+        """The fast stage: every text scored and explained, the uncertain ones marked for the deep model."""
         analyses = self.fast.extractor.extract_with_sentiment(texts)
         fast = self.fast.predict_analysed(texts, analyses)
-        uncertain = self.meta.band.contains(fast.complaint)
-        complaint, severity = fast.complaint.astype(float), fast.severity.astype(float)
-        levels = decide_severity(fast, fast.complaint >= self.fast.threshold)
-        rows = np.flatnonzero(uncertain)
-        if rows.size:
-            deep = self.deep.predict([texts[i] for i in rows], fast=fast.complaint[rows])
-            complaint[rows], severity[rows] = deep.complaint, deep.severity
-            levels[rows] = self.deep.levels(deep, deep.complaint >= self.deep.threshold)
-        return FastPrediction(complaint=complaint, severity=severity), uncertain, levels, analyses
+        return _Triage(texts, fast, self.meta.band.contains(fast.complaint),
+                       decide_severity(fast, fast.complaint >= self.fast.threshold), analyses)
 
     def score_texts(self, ids: Sequence[str], texts: Sequence[str]) -> list[MessageScore]:
-        if not texts:
-            return []
-        prediction, deep_rows, levels, analyses = self.predict_texts(texts)
+        return self._scores(ids, *self.predict_texts(texts)) if texts else []
+
+    def score(self, batch: Sequence[Message]) -> list[MessageScore]:
+        return self.score_texts([m.id for m in batch], [m.text for m in batch])
+
+    def begin(self, batch: Sequence[Message], executor: Executor) -> Future[list[MessageScore]]:
+        """The fast stage now, the deep rescoring on `executor`: ONNX Runtime releases the GIL, so the
+        caller's own work (the stream's other taggers) runs beside it on the second core."""
+        ids, texts = [m.id for m in batch], [m.text for m in batch]
+        triage = self._triage(texts)
+        return executor.submit(lambda: self._scores(ids, *triage.rescore(self.deep)))
+
+    def _scores(self, ids: Sequence[str], prediction: FastPrediction, deep_rows: NDArray[np.bool_],
+                levels: NDArray[np.int_], analyses: list[CueAnalysis]) -> list[MessageScore]:
         thresholds = np.where(deep_rows, self.deep.threshold, self.fast.threshold)
         versions = [f"{self.version}/{self.deep.version if d else self.fast.version}" for d in deep_rows]
         return message_scores(ids, prediction, analyses, thresholds, versions, levels)
 
-    def score(self, batch: Sequence[Message]) -> list[MessageScore]:
-        return self.score_texts([m.id for m in batch], [m.text for m in batch])
+
+@dataclass(frozen=True)
+class _Triage:
+    """A batch after the fast stage: its scores, the rows in the band, severity levels, cue analyses."""
+
+    texts: Sequence[str]
+    fast: FastPrediction
+    uncertain: NDArray[np.bool_]
+    levels: NDArray[np.int_]
+    analyses: list[CueAnalysis]
+
+    def rescore(self, deep: DeepScorer) -> tuple[FastPrediction, NDArray[np.bool_], NDArray[np.int_],
+                                                 list[CueAnalysis]]:
+        complaint, severity = self.fast.complaint.astype(float), self.fast.severity.astype(float)
+        levels = self.levels.copy()
+        rows = np.flatnonzero(self.uncertain)
+        if rows.size:
+            found = deep.predict([self.texts[i] for i in rows], fast=self.fast.complaint[rows])
+            complaint[rows], severity[rows] = found.complaint, found.severity
+            levels[rows] = deep.levels(found, found.complaint >= deep.threshold)
+        return FastPrediction(complaint=complaint, severity=severity), self.uncertain, levels, self.analyses

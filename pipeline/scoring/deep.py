@@ -66,6 +66,9 @@ class DeepScorer:
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
+        # ONNX Runtime's idle workers spin by default, burning the core that the stream's own work (cues,
+        # topics, the writer) needs: off, the stream runs ~17% faster for ~3% on a lone benchmark
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(directory / ONNX_FILE), options, providers=["CPUExecutionProvider"])
         self.tokenizer = load_tokenizer(directory)
         self.meta, self.calibrator, self.fast = meta, calibrator, fast

@@ -26,7 +26,7 @@ from pipeline.ingest.sources.base import Envelope, Source
 from pipeline.ingest.validate import Rejection, Validator
 from pipeline.routing.rules import Route, RoutingInput, RoutingRules
 from pipeline.schema import Author, ConversationRisk, Flag, Message, MessageScore, RiskLevel, VulnerabilityFinding
-from pipeline.scoring.base import Scorer
+from pipeline.scoring.base import Scorer, begin_scoring
 from pipeline.signals.topic import COARSE, coarse_topic
 from pipeline.stream.counters import StreamCounters
 
@@ -89,6 +89,21 @@ def micro_batches(source: Source, max_batch: int, max_wait_s: float) -> Iterator
 
 
 @dataclass
+class Analysed:
+    """A batch validated and read by every model that needs no conversation state; its scores may still
+    be on the scoring thread. Folding it into the conversations (in arrival order) comes next."""
+
+    delivery_ids: list[str]
+    received: int
+    rejections: list[Rejection]
+    messages: list[tuple[Message, float]]
+    scores: Future[list[MessageScore]] | None
+    trouble: list[float]
+    topics: dict[str, str | None]
+    disclosed: dict[str, list[VulnerabilityFinding]]
+
+
+@dataclass
 class Prepared:
     """A batch decided in memory (validated, scored, folded into state, routed), not yet written."""
 
@@ -102,12 +117,18 @@ class Prepared:
 
 
 class StreamRunner:
-    """Deciding a batch (CPU) overlaps writing the previous one (mostly waiting on the database), with
-    at most one batch in flight, so writes and acknowledgements keep their order."""
+    """Under a backlog, three batches at once, each step in order: batch k+1 is analysed (validated,
+    scored, tagged) while batch k's staged scoring finishes on the scoring thread, then batch k is
+    decided (folded into its conversations, routed), while batch k-1 is written. A staged scorer's slow
+    stage (the cascade's deep rescoring) runs in ONNX Runtime, which releases the GIL, so both cores
+    work. A batch smaller than `max_batch` means the source is keeping up: it is decided at once rather
+    than held for the next arrival. Writes and acknowledgements keep their order, with at most one
+    batch being written."""
 
     def __init__(self, stages: Stages, counters: StreamCounters | None = None) -> None:
         self.stages = stages
         self.counters = counters or StreamCounters()
+        self._scoring: ThreadPoolExecutor | None = None  # set while `run` runs; else scoring is inline
 
     def run(self, source: Source, max_batch: int = 256, max_wait_s: float = 0.05,
             on_batch: Callable[[StreamCounters], None] | None = None,
@@ -116,33 +137,58 @@ class StreamRunner:
         is written and acknowledged, so a snapshot never holds a message that could be redelivered
         (which would then be counted twice): every `checkpoint_every_s`, and at a clean end."""
         next_checkpoint = time.monotonic() + checkpoint_every_s
-        with ThreadPoolExecutor(1, thread_name_prefix="earlywarn-writer") as writer:
-            in_flight: Future[None] | None = None
-            for batch in micro_batches(source, max_batch, max_wait_s):
-                if checkpoint is not None and time.monotonic() >= next_checkpoint:
-                    if in_flight is not None:
-                        in_flight.result()
-                        in_flight = None
-                    checkpoint()
-                    next_checkpoint = time.monotonic() + checkpoint_every_s
-                prepared = self.prepare(batch) if batch else None
+        with ThreadPoolExecutor(1, thread_name_prefix="earlywarn-writer") as writer, \
+                ThreadPoolExecutor(1, thread_name_prefix="earlywarn-scorer") as scoring:
+            self._scoring = scoring
+            try:
+                in_flight: Future[None] | None = None
+                waiting: Analysed | None = None  # analysed, not yet decided
+                for batch in micro_batches(source, max_batch, max_wait_s):
+                    if checkpoint is not None and time.monotonic() >= next_checkpoint:
+                        # the waiting batch is in no conversation state yet, and is unacknowledged: the
+                        # snapshot stays consistent without it
+                        if in_flight is not None:
+                            in_flight.result()
+                            in_flight = None
+                        checkpoint()
+                        next_checkpoint = time.monotonic() + checkpoint_every_s
+                    analysed = self.analyse(batch) if batch else None  # a quiet source: decide what waits
+                    if waiting is not None:
+                        in_flight = self._write(writer, source, in_flight, self.decide(waiting))
+                    waiting = analysed
+                    if waiting is not None and len(batch) < max_batch:
+                        # no backlog (the source had less than a full batch): nothing to overlap it with,
+                        # and holding it for the next arrival would only add latency
+                        in_flight = self._write(writer, source, in_flight, self.decide(waiting))
+                        waiting = None
+                    lag = getattr(source, "lag", None)
+                    if callable(lag):
+                        self.counters.lag = lag()
+                    if on_batch:
+                        on_batch(self.counters)
+                in_flight = self._write(writer, source, in_flight, self.decide(waiting) if waiting else None)
                 if in_flight is not None:
-                    in_flight.result()  # a failed write stops the stream here, unacknowledged
-                    in_flight = None
-                if prepared is not None:
-                    in_flight = writer.submit(self.commit, source, prepared)
-                lag = getattr(source, "lag", None)
-                if callable(lag):
-                    self.counters.lag = lag()
-                if on_batch:
-                    on_batch(self.counters)
-            if in_flight is not None:
-                in_flight.result()
+                    in_flight.result()
+            finally:
+                self._scoring = None
         if checkpoint is not None:
             checkpoint()
         return self.counters
 
+    def _write(self, writer: ThreadPoolExecutor, source: Source, in_flight: Future[None] | None,
+               prepared: Prepared | None) -> Future[None] | None:
+        """Wait for the batch being written, then hand the writer the next one (if any)."""
+        if in_flight is not None:
+            in_flight.result()  # a failed write stops the stream here, unacknowledged
+        return writer.submit(self.commit, source, prepared) if prepared is not None else None
+
     def prepare(self, batch: list[Envelope]) -> Prepared:
+        """One batch analysed and decided at once (no overlap with any other batch)."""
+        return self.decide(self.analyse(batch))
+
+    def analyse(self, batch: list[Envelope]) -> Analysed:
+        """Everything that reads one message at a time: validation, the scores (a staged scorer's slow
+        stage left running on the scoring thread), the turn model, topics and vulnerability."""
         s = self.stages
         read_at = time.time()
         messages: list[tuple[Message, float]] = []
@@ -153,8 +199,22 @@ class StreamRunner:
                 rejections.append(result)
             else:
                 messages.append((result, envelope.ingested_at or read_at))
-        flags, announce, arrived = self._route(messages) if messages else ([], [], {})
-        return Prepared([e.delivery_id for e in batch], len(batch), len(messages), rejections, flags, announce,
+        customer = [m for m, _ in messages if m.author is Author.customer]
+        texts = [m.text for m in customer]
+        return Analysed(
+            delivery_ids=[e.delivery_id for e in batch], received=len(batch), rejections=rejections, messages=messages,
+            scores=begin_scoring(s.scorer, customer, self._scoring) if customer else None,
+            trouble=s.forecaster.trouble([m for m, _ in messages]),
+            topics=dict(zip((m.id for m in customer), s.topics.topics(texts), strict=True))
+            if s.topics and customer else {},
+            disclosed=dict(zip((m.id for m in customer), s.vulnerability.findings(customer), strict=True))
+            if s.vulnerability and customer else {},
+        )
+
+    def decide(self, batch: Analysed) -> Prepared:
+        """The batch folded into its conversations in arrival order and routed: flags ready to write."""
+        flags, announce, arrived = self._route(batch) if batch.messages else ([], [], {})
+        return Prepared(batch.delivery_ids, batch.received, len(batch.messages), batch.rejections, flags, announce,
                         arrived)
 
     def commit(self, source: Source, batch: Prepared) -> None:
@@ -181,15 +241,12 @@ class StreamRunner:
         c.announced += len(batch.announce)
         c.batches += 1
 
-    def _route(self, messages: list[tuple[Message, float]]) -> tuple[list[Flag], list[tuple[str, Flag]], dict[str, float]]:
+    def _route(self, batch: Analysed) -> tuple[list[Flag], list[tuple[str, Flag]], dict[str, float]]:
         s = self.stages
+        messages, topics, disclosed = batch.messages, batch.topics, batch.disclosed
         customer = [m for m, _ in messages if m.author is Author.customer]
-        scores = dict(zip((m.id for m in customer), s.scorer.score(customer), strict=True))
-        trouble = s.forecaster.trouble([m for m, _ in messages])
-        topics = dict(zip((m.id for m in customer), s.topics.topics([m.text for m in customer]), strict=True)) \
-            if s.topics and customer else {}
-        disclosed = dict(zip((m.id for m in customer), s.vulnerability.findings(customer), strict=True)) \
-            if s.vulnerability and customer else {}
+        scores = dict(zip((m.id for m in customer), batch.scores.result(), strict=True)) if batch.scores else {}
+        trouble = batch.trouble
         flags: dict[str, Flag] = {}  # one flag per conversation per batch: its messages in order
         announce: list[tuple[str, Flag]] = []
         arrived: dict[str, float] = {}

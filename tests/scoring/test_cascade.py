@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
 import numpy as np
 import pytest
 
 from pipeline.errors import ModelNotTrainedError
-from pipeline.schema import Message
+from pipeline.schema import Author, Channel, Message
 from pipeline.scoring import Scorer
+from pipeline.scoring.base import StagedScorer, begin_scoring
 from pipeline.scoring.cascade import Band, CascadeMeta, CascadeScorer
 from pipeline.scoring.deep import DeepScorer
 
@@ -62,3 +67,33 @@ def test_a_band_chosen_for_other_models_is_refused(fast_scorer, deep, tmp_path):
                        deep_version=deep.version, rescored_share=0.1, chosen_on="test")
     with pytest.raises(ModelNotTrainedError, match="stale.*fast-older"):
         CascadeScorer.load(CascadeScorer.save(tmp_path / "old", meta), fast_scorer, deep)
+
+
+def _messages() -> list[Message]:
+    return [Message(id=f"m{i}", channel=Channel.chat, conversation_id=f"c{i}", customer_id="u1", author=Author.customer,
+                    timestamp=datetime(2026, 11, 29, 9, i, tzinfo=UTC), text=text) for i, text in enumerate(TEXTS)]
+
+
+def test_staged_scoring_defers_only_the_deep_rescoring_and_gives_the_same_scores(fast_scorer, deep, tmp_path,
+                                                                                  monkeypatch):
+    cascade = _cascade(fast_scorer, deep, Band(0.0, 1.000001), tmp_path)
+    assert isinstance(cascade, StagedScorer) and not isinstance(fast_scorer, StagedScorer)
+    where: list[str] = []
+    predict = deep.predict
+
+    def spy(*args, **kwargs):
+        where.append(threading.current_thread().name)
+        return predict(*args, **kwargs)
+
+    monkeypatch.setattr(deep, "predict", spy)  # the real model, watched for the thread it runs on
+    with ThreadPoolExecutor(1, thread_name_prefix="rescoring") as pool:
+        got = begin_scoring(cascade, _messages(), pool).result()
+    assert where and all(name.startswith("rescoring") for name in where)
+    assert got == cascade.score(_messages())
+
+
+def test_a_scorer_without_stages_is_scored_on_the_spot(fast_scorer):
+    with ThreadPoolExecutor(1) as pool:
+        future = begin_scoring(fast_scorer, _messages(), pool)
+        assert future.done() and future.result() == fast_scorer.score(_messages())
+    assert begin_scoring(fast_scorer, _messages(), None).result() == fast_scorer.score(_messages())

@@ -91,14 +91,28 @@ def test_a_thousand_hostile_messages_through_redis_are_all_dead_lettered(stages,
     json.dumps(counters.snapshot())  # the counters print as JSON
 
 
-def test_states_are_checkpointed_only_between_acknowledged_batches(stages, tmp_path, settings):
+def test_states_are_checkpointed_only_between_acknowledged_batches(stages, tmp_path, settings, monkeypatch):
     path = _replay_file(tmp_path, settings, 300)
     runner = StreamRunner(stages)
-    seen: list[int] = []
-    runner.run(FileSource(path), max_batch=50, max_wait_s=0.0, checkpoint=lambda: seen.append(runner.counters.received),
-               checkpoint_every_s=0.0)
-    # before each batch is decided, every batch decided so far is written: a snapshot never runs ahead
-    assert seen == list(range(0, 301, 50))
+    seen: list[tuple[int, int, int]] = []
+    folded = [0]
+    update = stages.conversations.update
+
+    def counted(*args, **kwargs):  # the real update, counted: how many messages the states have taken in
+        folded[0] += 1
+        return update(*args, **kwargs)
+
+    monkeypatch.setattr(stages.conversations, "update", counted)
+
+    def checkpoint() -> None:
+        seen.append((runner.counters.received, runner.counters.accepted, folded[0]))
+
+    runner.run(FileSource(path), max_batch=50, max_wait_s=0.0, checkpoint=checkpoint, checkpoint_every_s=0.0)
+    # a snapshot holds exactly the messages written and acknowledged: none decided but unwritten, none
+    # analysed but not yet folded into its conversation (both would be redelivered after a crash)
+    assert all(accepted == folded for _, accepted, folded in seen), seen
+    assert [received for received, _, _ in seen] == sorted(received for received, _, _ in seen)
+    assert seen[-1][0] == 300 and all(received % 50 == 0 for received, _, _ in seen) and len(seen) >= 6
 
 
 def test_a_vulnerability_disclosure_is_routed_to_care_and_marked_on_its_case(stages, tmp_path):
