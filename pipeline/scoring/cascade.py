@@ -103,9 +103,14 @@ class CascadeScorer:
 
     def begin(self, batch: Sequence[Message], executor: Executor) -> Future[list[MessageScore]]:
         """The fast stage now, the deep rescoring on `executor`: ONNX Runtime releases the GIL, so the
-        caller's own work (the stream's other taggers) runs beside it on the second core."""
+        caller's own work (the stream's other taggers) runs beside it on another core. The deep model
+        is always called with the fast scores, so the scoring thread never touches spaCy."""
         ids, texts = [m.id for m in batch], [m.text for m in batch]
         triage = self._triage(texts)
+        if not triage.uncertain.any():  # nothing for the deep model: no hand-off
+            done: Future[list[MessageScore]] = Future()
+            done.set_result(self._scores(ids, *triage.rescore(self.deep)))
+            return done
         return executor.submit(lambda: self._scores(ids, *triage.rescore(self.deep)))
 
     def _scores(self, ids: Sequence[str], prediction: FastPrediction, deep_rows: NDArray[np.bool_],

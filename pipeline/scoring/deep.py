@@ -55,7 +55,8 @@ class DeepScorer:
 
     def __init__(self, directory: Path, meta: DeepMeta, calibrator: object | None = None,
                  extractor: CueExtractor | None = None, threshold: float | None = None,
-                 batch_size: int = 64, threads: int | None = None, fast: FastScorer | None = None) -> None:
+                 batch_size: int = 64, threads: int | None = None, fast: FastScorer | None = None,
+                 shared_cpu: bool = False) -> None:
         import onnxruntime as ort
 
         if meta.stack and (fast is None or fast.version != meta.fast_version):
@@ -66,9 +67,8 @@ class DeepScorer:
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
-        # ONNX Runtime's idle workers spin by default, burning the core that the stream's own work (cues,
-        # topics, the writer) needs: off, the stream runs ~17% faster for ~3% on a lone benchmark
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        if shared_cpu:  # idle ONNX Runtime workers spin by default, burning the core the caller's own work needs
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(directory / ONNX_FILE), options, providers=["CPUExecutionProvider"])
         self.tokenizer = load_tokenizer(directory)
         self.meta, self.calibrator, self.fast = meta, calibrator, fast

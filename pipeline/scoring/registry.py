@@ -21,23 +21,25 @@ def artefact_dir(settings: Settings, name: ScorerName) -> Path:
     return settings.models_dir / name.value
 
 
-def load_scorer(name: ScorerName, settings: Settings) -> Scorer:
+def load_scorer(name: ScorerName, settings: Settings, shared_cpu: bool = False) -> Scorer:
+    """`shared_cpu`: the deep model shares the cores with other work (the stream's stages), so its
+    idle threads sleep rather than spin."""
     if settings.model_source == "registry":
-        return _champion(name, settings)
+        return _champion(name, settings, shared_cpu)
     if name is ScorerName.fast:
         return FastScorer.load(artefact_dir(settings, name), threshold=settings.complaint_threshold)
     if name is ScorerName.deep:
-        return _load_deep(settings)
+        return _load_deep(settings, shared_cpu=shared_cpu)
     if name is ScorerName.cascade:
         from pipeline.scoring.cascade import CascadeScorer
 
-        deep = _load_deep(settings)
+        deep = _load_deep(settings, shared_cpu=shared_cpu)
         fast = deep.fast or load_scorer(ScorerName.fast, settings)
         return CascadeScorer.load(artefact_dir(settings, name), fast, deep)  # type: ignore[arg-type]
     raise AssertionError(f"unhandled scorer {name}")  # pragma: no cover - the enum is exhaustive
 
 
-def _champion(name: ScorerName, settings: Settings) -> Scorer:
+def _champion(name: ScorerName, settings: Settings, shared_cpu: bool = False) -> Scorer:
     """The registry's champion, reloaded when it changes. A stacked deep champion comes with the fast
     version it was fitted with, fetched from the registry too (not the fast champion, which may have
     moved on). The cascade pins a band to one fast and one deep version, so it is served from its folder."""
@@ -50,13 +52,14 @@ def _champion(name: ScorerName, settings: Settings) -> Scorer:
 
     def load(folder: Path) -> Scorer:
         if name is ScorerName.deep:
-            return _load_deep(settings, folder, registry=True)
+            return _load_deep(settings, folder, registry=True, shared_cpu=shared_cpu)
         return FastScorer.load(folder, threshold=settings.complaint_threshold)
 
     return ChampionScorer(settings, name.value, load, refresh_seconds=settings.registry_refresh_seconds)
 
 
-def _load_deep(settings: Settings, folder: Path | None = None, registry: bool = False):  # -> DeepScorer
+def _load_deep(settings: Settings, folder: Path | None = None, registry: bool = False,
+               shared_cpu: bool = False):  # -> DeepScorer
     """The deep model (onnxruntime loads only when it is asked for), with the fast model it is stacked
     with when its artefact says so: from models/fast, or from the registry by its pinned version."""
     import json
@@ -69,7 +72,8 @@ def _load_deep(settings: Settings, folder: Path | None = None, registry: bool = 
     if meta.get("stack"):
         fast = _registered_fast(settings, str(meta.get("fast_version"))) if registry \
             else load_scorer(ScorerName.fast, settings)
-    return DeepScorer.load(folder, threshold=settings.complaint_threshold, fast=fast)  # type: ignore[arg-type]
+    return DeepScorer.load(folder, threshold=settings.complaint_threshold, fast=fast,  # type: ignore[arg-type]
+                           shared_cpu=shared_cpu)
 
 
 def _registered_fast(settings: Settings, version: str) -> FastScorer:

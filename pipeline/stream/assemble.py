@@ -88,7 +88,7 @@ def build_stages(settings: Settings, scorer: ScorerName = ScorerName.cascade, fl
     return Stages(
         validator=Validator(limits),
         dead_letters=DeadLetterStore(settings.dead_letter_url or url),
-        scorer=load_scorer(scorer, settings),
+        scorer=load_scorer(scorer, settings, shared_cpu=True),
         conversations=conversations,
         forecaster=Forecaster.load(artefact_dir(settings)),
         router=RoutingRules.from_settings(settings),

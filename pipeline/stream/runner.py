@@ -5,8 +5,9 @@ to the dead-letter store), score the customer messages, fold every message into 
 state, assess the risk, route what reached the flag level, file it on the conversation's case,
 publish the flags whose level rose, and only then acknowledge the batch to the source. A crash
 anywhere before the acknowledgement means redelivery, and every write downstream is idempotent
-on message id, so redelivery duplicates nothing. Reading only after writing is the backpressure:
-a slow sink slows the reads, and the backlog waits at the source (Redis keeps it).
+on message id, so redelivery duplicates nothing. At most three batches are unacknowledged at once
+(one being written, one waiting to be decided, one being analysed), and the loop waits on the writer
+before it takes more: a slow sink slows the reads, and the backlog waits at the source (Redis keeps it).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -22,7 +23,7 @@ from pipeline.cases.contracts import Intake
 from pipeline.conversation.forecast import Forecaster
 from pipeline.conversation.store import ConversationStore
 from pipeline.ingest.deadletter import DeadLetterStore
-from pipeline.ingest.sources.base import Envelope, Source
+from pipeline.ingest.sources.base import Envelope, Source, has_backlog
 from pipeline.ingest.validate import Rejection, Validator
 from pipeline.routing.rules import Route, RoutingInput, RoutingRules
 from pipeline.schema import Author, ConversationRisk, Flag, Message, MessageScore, RiskLevel, VulnerabilityFinding
@@ -97,6 +98,7 @@ class Analysed:
     received: int
     rejections: list[Rejection]
     messages: list[tuple[Message, float]]
+    customer: list[Message]  # the messages scored, in order
     scores: Future[list[MessageScore]] | None
     trouble: list[float]
     topics: dict[str, str | None]
@@ -120,15 +122,15 @@ class StreamRunner:
     """Under a backlog, three batches at once, each step in order: batch k+1 is analysed (validated,
     scored, tagged) while batch k's staged scoring finishes on the scoring thread, then batch k is
     decided (folded into its conversations, routed), while batch k-1 is written. A staged scorer's slow
-    stage (the cascade's deep rescoring) runs in ONNX Runtime, which releases the GIL, so both cores
-    work. A batch smaller than `max_batch` means the source is keeping up: it is decided at once rather
-    than held for the next arrival. Writes and acknowledgements keep their order, with at most one
-    batch being written."""
+    stage (the cascade's deep rescoring) runs in ONNX Runtime, which releases the GIL, so another core
+    works meanwhile. A batch is held back only when it is full and the source says the next one is
+    already there (`has_backlog`); otherwise it is decided at once, so a burst's last batch never waits
+    for new input. Writes and acknowledgements keep their order, with at most one batch being written
+    and at most three unacknowledged."""
 
     def __init__(self, stages: Stages, counters: StreamCounters | None = None) -> None:
         self.stages = stages
         self.counters = counters or StreamCounters()
-        self._scoring: ThreadPoolExecutor | None = None  # set while `run` runs; else scoring is inline
 
     def run(self, source: Source, max_batch: int = 256, max_wait_s: float = 0.05,
             on_batch: Callable[[StreamCounters], None] | None = None,
@@ -139,38 +141,33 @@ class StreamRunner:
         next_checkpoint = time.monotonic() + checkpoint_every_s
         with ThreadPoolExecutor(1, thread_name_prefix="earlywarn-writer") as writer, \
                 ThreadPoolExecutor(1, thread_name_prefix="earlywarn-scorer") as scoring:
-            self._scoring = scoring
-            try:
-                in_flight: Future[None] | None = None
-                waiting: Analysed | None = None  # analysed, not yet decided
-                for batch in micro_batches(source, max_batch, max_wait_s):
-                    if checkpoint is not None and time.monotonic() >= next_checkpoint:
-                        # the waiting batch is in no conversation state yet, and is unacknowledged: the
-                        # snapshot stays consistent without it
-                        if in_flight is not None:
-                            in_flight.result()
-                            in_flight = None
-                        checkpoint()
-                        next_checkpoint = time.monotonic() + checkpoint_every_s
-                    analysed = self.analyse(batch) if batch else None  # a quiet source: decide what waits
-                    if waiting is not None:
-                        in_flight = self._write(writer, source, in_flight, self.decide(waiting))
-                    waiting = analysed
-                    if waiting is not None and len(batch) < max_batch:
-                        # no backlog (the source had less than a full batch): nothing to overlap it with,
-                        # and holding it for the next arrival would only add latency
-                        in_flight = self._write(writer, source, in_flight, self.decide(waiting))
-                        waiting = None
-                    lag = getattr(source, "lag", None)
-                    if callable(lag):
-                        self.counters.lag = lag()
-                    if on_batch:
-                        on_batch(self.counters)
-                in_flight = self._write(writer, source, in_flight, self.decide(waiting) if waiting else None)
-                if in_flight is not None:
-                    in_flight.result()
-            finally:
-                self._scoring = None
+            in_flight: Future[None] | None = None
+            waiting: Analysed | None = None  # analysed, not yet decided
+            for batch in micro_batches(source, max_batch, max_wait_s):
+                if checkpoint is not None and time.monotonic() >= next_checkpoint:
+                    # the waiting batch is in no conversation state yet, and is unacknowledged: the
+                    # snapshot stays consistent without it
+                    if in_flight is not None:
+                        in_flight.result()
+                        in_flight = None
+                    checkpoint()
+                    next_checkpoint = time.monotonic() + checkpoint_every_s
+                analysed = self.analyse(batch, scoring) if batch else None  # a quiet source: decide what waits
+                if waiting is not None:
+                    in_flight = self._write(writer, source, in_flight, self.decide(waiting))
+                waiting = analysed
+                if waiting is not None and (len(batch) < max_batch or not has_backlog(source)):
+                    # nothing to overlap it with: holding it for the next arrival would only add latency
+                    in_flight = self._write(writer, source, in_flight, self.decide(waiting))
+                    waiting = None
+                lag = getattr(source, "lag", None)
+                if callable(lag):
+                    self.counters.lag = lag()
+                if on_batch:
+                    on_batch(self.counters)
+            in_flight = self._write(writer, source, in_flight, self.decide(waiting) if waiting else None)
+            if in_flight is not None:
+                in_flight.result()
         if checkpoint is not None:
             checkpoint()
         return self.counters
@@ -186,9 +183,9 @@ class StreamRunner:
         """One batch analysed and decided at once (no overlap with any other batch)."""
         return self.decide(self.analyse(batch))
 
-    def analyse(self, batch: list[Envelope]) -> Analysed:
+    def analyse(self, batch: list[Envelope], scoring: Executor | None = None) -> Analysed:
         """Everything that reads one message at a time: validation, the scores (a staged scorer's slow
-        stage left running on the scoring thread), the turn model, topics and vulnerability."""
+        stage left running on `scoring`, if given), the turn model, topics and vulnerability."""
         s = self.stages
         read_at = time.time()
         messages: list[tuple[Message, float]] = []
@@ -203,7 +200,7 @@ class StreamRunner:
         texts = [m.text for m in customer]
         return Analysed(
             delivery_ids=[e.delivery_id for e in batch], received=len(batch), rejections=rejections, messages=messages,
-            scores=begin_scoring(s.scorer, customer, self._scoring) if customer else None,
+            customer=customer, scores=begin_scoring(s.scorer, customer, scoring) if customer else None,
             trouble=s.forecaster.trouble([m for m, _ in messages]),
             topics=dict(zip((m.id for m in customer), s.topics.topics(texts), strict=True))
             if s.topics and customer else {},
@@ -244,8 +241,7 @@ class StreamRunner:
     def _route(self, batch: Analysed) -> tuple[list[Flag], list[tuple[str, Flag]], dict[str, float]]:
         s = self.stages
         messages, topics, disclosed = batch.messages, batch.topics, batch.disclosed
-        customer = [m for m, _ in messages if m.author is Author.customer]
-        scores = dict(zip((m.id for m in customer), batch.scores.result(), strict=True)) if batch.scores else {}
+        scores = dict(zip((m.id for m in batch.customer), batch.scores.result(), strict=True)) if batch.scores else {}
         trouble = batch.trouble
         flags: dict[str, Flag] = {}  # one flag per conversation per batch: its messages in order
         announce: list[tuple[str, Flag]] = []

@@ -301,3 +301,32 @@ def test_time_deltas_in_replay_are_preserved_for_airlines():
 def test_a_missing_file_is_named_with_the_fix(tmp_path):
     with pytest.raises(FileNotFoundError, match="no such file.*- for stdin"):
         FileSource(tmp_path / "nope.jsonl")
+
+
+# --- backlog: may the runner hold a full batch back for the next one? ----------------------------------
+
+
+def test_only_sources_whose_next_batch_is_already_there_report_a_backlog(tmp_path, monkeypatch, redis_url, stream_key):
+    from pipeline.ingest.sources.base import has_backlog
+    from pipeline.ingest.sources.queue import QueueSource
+
+    path = tmp_path / "m.jsonl"
+    path.write_text('{"id": "1", "text": "hi"}\n')
+    assert has_backlog(FileSource(path))
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    assert not has_backlog(FileSource("-"))  # a slow producer may keep the reader waiting
+    assert has_backlog(ReplaySource(limit=1)) and not has_backlog(ReplaySource(limit=1, speedup=60))
+    queued = QueueSource(10)
+    assert not has_backlog(queued)
+    queued.offer([Envelope(b'{"text": "hi"}', "d1", "http")])
+    assert has_backlog(queued)
+    live = _source(redis_url, stream_key, "backlog")
+    live.ensure_group()
+    assert not has_backlog(live)
+    RedisStreamProducer(stream_key, url=redis_url).publish(['{"id": "b1", "text": "hi"}', '{"id": "b2", "text": "yo"}'])
+    assert has_backlog(live)
+    batches = live.batches(1)
+    assert len(next(batches)) == 1 and has_backlog(live)  # one of two delivered: one still waits
+    assert len(next(batches)) == 1 and not has_backlog(live)
+    live.close()
+    assert not has_backlog(object())  # a source that cannot tell has none

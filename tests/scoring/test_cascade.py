@@ -78,17 +78,21 @@ def test_staged_scoring_defers_only_the_deep_rescoring_and_gives_the_same_scores
                                                                                   monkeypatch):
     cascade = _cascade(fast_scorer, deep, Band(0.0, 1.000001), tmp_path)
     assert isinstance(cascade, StagedScorer) and not isinstance(fast_scorer, StagedScorer)
-    where: list[str] = []
-    predict = deep.predict
+    where: dict[str, list[str]] = {"fast": [], "deep": []}
 
-    def spy(*args, **kwargs):
-        where.append(threading.current_thread().name)
-        return predict(*args, **kwargs)
+    def watched(stage: str, method):
+        def call(*args, **kwargs):
+            where[stage].append(threading.current_thread().name)
+            return method(*args, **kwargs)
+        return call
 
-    monkeypatch.setattr(deep, "predict", spy)  # the real model, watched for the thread it runs on
+    # the real models, watched for the thread each stage runs on
+    monkeypatch.setattr(deep, "predict", watched("deep", deep.predict))
+    monkeypatch.setattr(fast_scorer, "predict_analysed", watched("fast", fast_scorer.predict_analysed))
     with ThreadPoolExecutor(1, thread_name_prefix="rescoring") as pool:
         got = begin_scoring(cascade, _messages(), pool).result()
-    assert where and all(name.startswith("rescoring") for name in where)
+    assert where["fast"] == [threading.current_thread().name]
+    assert where["deep"] and all(name.startswith("rescoring") for name in where["deep"])
     assert got == cascade.score(_messages())
 
 

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import json
+import threading
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from pipeline.cases.tables import CaseMessageRow, CaseRow, EventRow
+from pipeline.config import Settings
 from pipeline.ingest.sources.file import FileSource
 from pipeline.ingest.sources.redis_streams import RedisStreamProducer, RedisStreamSource
 from pipeline.ingest.sources.replay import ReplaySource
 from pipeline.ingest.validate import Rejection, Validator
+from pipeline.scoring.base import StagedScorer
+from pipeline.scoring.cascade import Band, CascadeMeta, CascadeScorer
+from pipeline.scoring.deep import DeepScorer
 from pipeline.stream.runner import StreamRunner
 from tests.ingest.test_fuzz import SEED, Corpus
 
@@ -132,3 +139,93 @@ def test_a_vulnerability_disclosure_is_routed_to_care_and_marked_on_its_case(sta
     agent = stages.cases.actor("care-agent")
     drivers = {m.driver for m in stages.cases.vulnerability(agent, case.id)}
     assert drivers >= {"resilience"}
+
+
+# --- the cascade staged: its deep rescoring overlapping the other stages ---------------------------------
+
+
+class _Scripted:
+    """A live source for the tests: hands over the batches it is given, then blocks (as stdin or a paced
+    replay can) until its first batch is acknowledged or `patience_s` runs out, and records every ack."""
+
+    name = "scripted"
+
+    def __init__(self, path: Path, batch: int, patience_s: float = 20.0) -> None:
+        self.envelopes = [e for b in FileSource(path).batches(batch) for e in b]
+        self.batch, self.patience_s = batch, patience_s
+        self.acked: list[str] = []
+        self.waited_in_vain = False
+        self._acked = threading.Event()
+
+    def batches(self, max_batch: int = 256):
+        yield self.envelopes[: self.batch]
+        if not self._acked.wait(self.patience_s):
+            self.waited_in_vain = True
+        for start in range(self.batch, len(self.envelopes), self.batch):
+            yield self.envelopes[start:start + self.batch]
+
+    def ack(self, delivery_ids) -> None:
+        self.acked.extend(delivery_ids)
+        self._acked.set()
+
+    def stop(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@pytest.fixture
+def cascade(fast_scorer, deep_artefacts, cue_extractor, tmp_path):
+    """The real cascade with the briefly tuned deep model, its band wide enough that most messages go deep."""
+    meta = CascadeMeta(version="cascade-test", band=Band(0.05, 0.95), fast_version=fast_scorer.version,
+                       deep_version="deep-test", rescored_share=0.0, chosen_on="test")
+    deep = DeepScorer.load(deep_artefacts / "int8", extractor=cue_extractor, shared_cpu=True)
+    return CascadeScorer.load(CascadeScorer.save(tmp_path / "cascade", meta), fast_scorer, deep)
+
+
+def _fresh_stages(stages, tmp_path: Path, name: str, scorer):
+    from pipeline.cases.service import CaseService
+    from pipeline.conversation.store import ConversationStore
+    from pipeline.ingest.deadletter import DeadLetterStore
+
+    url = f"sqlite:///{tmp_path / name}.db"
+    return replace(stages, validator=Validator(), conversations=ConversationStore(), scorer=scorer,
+                   dead_letters=DeadLetterStore(url), cases=CaseService.from_settings(Settings(), url=url))
+
+
+def _filed(stages) -> set[tuple[str, str, str | None]]:
+    with stages.cases.engine.connect() as conn:
+        rows = conn.execute(select(CaseRow.conversation_id, CaseMessageRow.message_id, CaseRow.queue)
+                            .join(CaseMessageRow, CaseMessageRow.case_id == CaseRow.id)).all()
+    return {tuple(row) for row in rows}
+
+
+def test_the_overlapped_stream_files_exactly_what_one_batch_at_a_time_files(stages, cascade, tmp_path, settings):
+    assert isinstance(cascade, StagedScorer)
+    path = _replay_file(tmp_path, settings, 300)
+    overlapped = _fresh_stages(stages, tmp_path, "overlapped", cascade)
+    counters = StreamRunner(overlapped).run(FileSource(path), max_batch=50)  # a file: full batches are held
+    one_by_one = _fresh_stages(stages, tmp_path, "one-by-one", cascade)
+    runner, source = StreamRunner(one_by_one), FileSource(path)
+    for batch in source.batches(50):
+        runner.commit(source, runner.prepare(batch))  # no scoring thread, no batch held
+    assert counters.received == runner.counters.received == 300
+    assert counters.flagged == runner.counters.flagged > 0
+    assert _filed(overlapped) == _filed(one_by_one)
+
+
+def test_a_full_batch_from_a_source_that_must_wait_is_not_held_for_the_next(stages, cascade, tmp_path, settings):
+    path = _replay_file(tmp_path, settings, 60)
+    source = _Scripted(path, batch=30)
+    counters = StreamRunner(_fresh_stages(stages, tmp_path, "live", cascade)).run(source, max_batch=30)
+    assert not source.waited_in_vain, "the first batch waited for input that only came after it was acknowledged"
+    assert counters.received == 60 and len(source.acked) == 60
+
+
+def test_a_failure_on_the_scoring_thread_stops_the_stream_unacknowledged(stages, cascade, tmp_path, settings,
+                                                                          monkeypatch):
+    path = _replay_file(tmp_path, settings, 60)
+    source = _Scripted(path, batch=30, patience_s=0.5)
+    monkeypatch.setattr(cascade.deep, "session", None)  # the deep model gone: its stage raises on the thread
+    with pytest.raises(AttributeError):
+        StreamRunner(_fresh_stages(stages, tmp_path, "broken", cascade)).run(source, max_batch=30)
+    assert source.acked == []

@@ -51,3 +51,11 @@ class Source(Protocol):
     def stop(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+def has_backlog(source: Source) -> bool:
+    """Whether the source can hand over its next batch without waiting for new input (a file on disk,
+    a replay at full speed, a queue or stream with entries waiting). Only then is a batch worth
+    holding back to overlap with the next; a source that cannot tell (`backlogged` absent) has none."""
+    backlogged = getattr(source, "backlogged", None)
+    return bool(backlogged()) if callable(backlogged) else False

@@ -33,6 +33,10 @@ class FileSource:
         self.name = "stdin" if self.stdin else f"file:{self.path}"
         self._stopped = False
 
+    def backlogged(self) -> bool:
+        """A file on disk never makes the reader wait; stdin may."""
+        return not self.stdin
+
     def batches(self, max_batch: int = 256) -> Iterator[list[Envelope]]:
         batch: list[Envelope] = []
         for line, payload in self._records():

@@ -49,6 +49,9 @@ class QueueSource:
     def lag(self) -> int:
         return self._queue.qsize()
 
+    def backlogged(self) -> bool:
+        return self._queue.qsize() > 0
+
     def batches(self, max_batch: int = 256) -> Iterator[list[Envelope]]:
         """Until stopped and drained: what was accepted before a stop is still processed."""
         while True:

@@ -138,6 +138,14 @@ class RedisStreamSource:
         """Entries delivered to some consumer of the group and not acked yet."""
         return int(self.redis.xpending(self.stream, self.group)["pending"])
 
+    def backlogged(self) -> bool:
+        """Entries in the stream not yet delivered to the group (the group's `lag`, Redis 7+; a server
+        that cannot tell counts as none, so no batch is held waiting on it)."""
+        for group in self.redis.xinfo_groups(self.stream):
+            if _text(group["name"]) == self.group:
+                return bool(group.get("lag"))
+        return False
+
     # --- reading ------------------------------------------------------------------------------------------
 
     def _read(self, start: str, count: int, block: int | None = None) -> tuple[list[Envelope], str | None]:

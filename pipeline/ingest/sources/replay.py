@@ -91,6 +91,10 @@ class ReplaySource:
         merged = heapq.merge(*streams, key=lambda m: m.timestamp) if len(streams) > 1 else streams[0]
         return itertools.islice(merged, self.limit)
 
+    def backlogged(self) -> bool:
+        """At full speed the next message is always due; paced, it may not be yet."""
+        return math.isinf(self.speedup)
+
     def batches(self, max_batch: int = 256) -> Iterator[list[Envelope]]:
         paced = not math.isinf(self.speedup)
         started = self._clock()
