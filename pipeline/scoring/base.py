@@ -34,6 +34,11 @@ def begin_scoring(scorer: Scorer, batch: Sequence[Message], executor: Executor |
     else computed here (a finished future)."""
     if executor is not None and batch and isinstance(scorer, StagedScorer):
         return scorer.begin(batch, executor)
+    return finished(scorer.score(batch))
+
+
+def finished(scores: list[MessageScore]) -> Future[list[MessageScore]]:
+    """Scores already computed, in the shape of a staged scorer's answer."""
     done: Future[list[MessageScore]] = Future()
-    done.set_result(scorer.score(batch))
+    done.set_result(scores)
     return done

@@ -21,12 +21,16 @@ from numpy.typing import NDArray
 
 from pipeline.errors import ModelNotTrainedError
 from pipeline.schema import Message, MessageScore
+from pipeline.scoring.base import finished
 from pipeline.scoring.deep import DeepScorer
 from pipeline.scoring.fast import FastScorer
 from pipeline.scoring.fast_model import FastPrediction, decide_severity, message_scores
 from pipeline.signals import CueAnalysis
 
 META_FILE = "meta.json"
+
+#: The merged prediction, which rows the deep model decided, the severity levels, the cue analyses.
+Merged = tuple[FastPrediction, NDArray[np.bool_], NDArray[np.int_], list[CueAnalysis]]
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,7 @@ class CascadeScorer:
             raise ModelNotTrainedError("cascade", directory, hint="choose its band with `earlywarn export --model cascade`")
         return cls(fast, deep, CascadeMeta.from_json((directory / META_FILE).read_text()))
 
-    def predict_texts(self, texts: Sequence[str]) -> tuple[FastPrediction, NDArray[np.bool_], NDArray[np.int_],
-                                                          list[CueAnalysis]]:
+    def predict_texts(self, texts: Sequence[str]) -> Merged:
         """The merged prediction, which rows the deep model decided, the severity levels, the cue analyses."""
         return self._triage(texts).rescore(self.deep)
 
@@ -107,11 +110,13 @@ class CascadeScorer:
         is always called with the fast scores, so the scoring thread never touches spaCy."""
         ids, texts = [m.id for m in batch], [m.text for m in batch]
         triage = self._triage(texts)
+
+        def rescored() -> list[MessageScore]:
+            return self._scores(ids, *triage.rescore(self.deep))
+
         if not triage.uncertain.any():  # nothing for the deep model: no hand-off
-            done: Future[list[MessageScore]] = Future()
-            done.set_result(self._scores(ids, *triage.rescore(self.deep)))
-            return done
-        return executor.submit(lambda: self._scores(ids, *triage.rescore(self.deep)))
+            return finished(rescored())
+        return executor.submit(rescored)
 
     def _scores(self, ids: Sequence[str], prediction: FastPrediction, deep_rows: NDArray[np.bool_],
                 levels: NDArray[np.int_], analyses: list[CueAnalysis]) -> list[MessageScore]:
@@ -130,8 +135,7 @@ class _Triage:
     levels: NDArray[np.int_]
     analyses: list[CueAnalysis]
 
-    def rescore(self, deep: DeepScorer) -> tuple[FastPrediction, NDArray[np.bool_], NDArray[np.int_],
-                                                 list[CueAnalysis]]:
+    def rescore(self, deep: DeepScorer) -> Merged:
         complaint, severity = self.fast.complaint.astype(float), self.fast.severity.astype(float)
         levels = self.levels.copy()
         rows = np.flatnonzero(self.uncertain)
