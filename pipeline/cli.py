@@ -204,8 +204,10 @@ def evaluate(
 
             config = DeepConfig.from_settings(settings)
             tuning = bar.add_task("fine-tuning (tweets seen)", total=len(frame) * (folds - 1) * config.epochs)
+            teaching = bar.add_task("fold networks scoring the distillation pool", total=folds)
             result = evaluate_deep(settings, frame, folds=folds, config=config, on_fold=on_fold, track=track,
-                                   advance=lambda n: bar.advance(tuning, n))
+                                   advance=lambda n: bar.advance(tuning, n),
+                                   on_pool_fold=lambda _: bar.advance(teaching))
         elif name is ScorerName.cascade:
             from pipeline.training.deep_runs import evaluate_cascade
 

@@ -19,7 +19,13 @@ import numpy as np
 
 from pipeline.errors import ModelNotTrainedError
 from pipeline.schema import Message, MessageScore
-from pipeline.scoring.fast_model import FastComplaintModel, FastPrediction, feature_frame, message_scores
+from pipeline.scoring.fast_model import (
+    FastComplaintModel,
+    FastPrediction,
+    TeacherLabels,
+    feature_frame,
+    message_scores,
+)
 from pipeline.signals import CueAnalysis, CueExtractor, cue_feature_names, cue_features
 
 MODEL_FILE = "model.joblib"
@@ -35,6 +41,8 @@ class ArtefactMeta:
     training_rows: int
     data_fingerprint: str
     params: dict[str, object] = field(default_factory=dict)
+    distilled: dict[str, object] | None = None
+    """the teacher and unlabelled pool the model also learnt from; None: labelled tweets alone"""
 
 
 def data_fingerprint(texts: Sequence[str], labels: Sequence[int]) -> str:
@@ -84,15 +92,18 @@ class FastScorer:
         severity: Sequence[int] | None = None,
         extractor: CueExtractor | None = None,
         cue_matrix: np.ndarray | None = None,
+        teacher: TeacherLabels | None = None,
+        distilled: dict[str, object] | None = None,
         **params: object,
     ) -> FastScorer:
-        """Fit on texts; pass `cue_matrix` (from `extractor.featurize`) when already computed."""
+        """Fit on texts; pass `cue_matrix` (from `extractor.featurize`) when already computed, and with
+        `teacher` a teacher's scores on unlabelled messages (`distilled` says which, for meta.json)."""
         extractor = extractor or CueExtractor()
         names = cue_feature_names()
         if cue_matrix is None:
             cue_matrix = np.asarray(extractor.featurize(texts), dtype=float)
         frame = feature_frame(texts, cue_matrix, names)
-        model = FastComplaintModel(**params).fit(frame, labels, severity)  # type: ignore[arg-type]
+        model = FastComplaintModel(**params).fit(frame, labels, severity, teacher)  # type: ignore[arg-type]
         trained_at = datetime.now(UTC)
         fingerprint = data_fingerprint(texts, labels)
         meta = ArtefactMeta(
@@ -103,6 +114,7 @@ class FastScorer:
             training_rows=len(texts),
             data_fingerprint=fingerprint,
             params=stored_params(model.get_params()),
+            distilled=distilled if teacher is not None else None,
         )
         return cls(model, meta, extractor)
 

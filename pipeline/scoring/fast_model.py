@@ -7,21 +7,30 @@ out-of-fold scores and carries the macro-F1-optimal threshold found on those sam
 severity head is trained on complaints only and is combined with the complaint probability into a
 5-way distribution (none = not a complaint), which keeps severity consistent with the complaint
 decision.
+
+Given a teacher's scores on unlabelled customer messages (`TeacherLabels`), both heads also learn
+from those (knowledge distillation from the deep model): each unlabelled message joins the complaint
+head twice, as a complaint weighted by the teacher's P(complaint) and as not one weighted by the rest,
+and the severity head takes the teacher's likeliest level on those it judges complaints. The linear
+model then sees far more of the words customers use than the labelled tweets hold. Calibration and
+the threshold are still learnt from labelled tweets only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from numpy.typing import NDArray
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -33,6 +42,24 @@ from pipeline.signals import CueAnalysis
 
 TEXT_COLUMN = "text"
 COMPLAINT_SEVERITIES = [s for s in Severity if s is not Severity.none]
+
+
+@dataclass(frozen=True)
+class TeacherLabels:
+    """A teacher's scores on unlabelled messages: what distillation learns from."""
+
+    frame: pd.DataFrame
+    """the messages as `feature_frame` builds them"""
+    complaint: NDArray[np.float64]
+    """the teacher's P(complaint), shape (n,)"""
+    severity: NDArray[np.float64]
+    """the teacher's severity distribution over the five levels, shape (n, 5)"""
+
+    def __post_init__(self) -> None:
+        n = len(self.frame)
+        if self.complaint.shape != (n,) or self.severity.shape != (n, len(Severity)):
+            raise ValueError(f"teacher scores for {len(self.complaint)} messages do not match the {n} messages "
+                             "given: score exactly those texts, in that order")
 
 
 @dataclass(frozen=True)
@@ -50,6 +77,15 @@ def feature_frame(texts: Sequence[str], cue_matrix: NDArray[np.float64], cue_nam
     return frame
 
 
+@dataclass(frozen=True)
+class _Rows:
+    """Extra weighted training rows for a head."""
+
+    x: Any
+    y: NDArray[np.int_]
+    weight: NDArray[np.float64]
+
+
 class FastComplaintModel(ClassifierMixin, BaseEstimator):
     """Complaint intent and severity from text and cue features (an sklearn estimator)."""
 
@@ -63,6 +99,7 @@ class FastComplaintModel(ClassifierMixin, BaseEstimator):
         char_ngrams: tuple[int, int] = (2, 5),
         char_features: int = 2**18,
         calibration_folds: int = 5,
+        distill_weight: float = 1.0,
         random_state: int = 13,
     ) -> None:
         self.C = C
@@ -73,6 +110,7 @@ class FastComplaintModel(ClassifierMixin, BaseEstimator):
         self.char_ngrams = char_ngrams
         self.char_features = char_features
         self.calibration_folds = calibration_folds
+        self.distill_weight = distill_weight
         self.random_state = random_state
 
     def _features(self, cue_columns: list[str]) -> ColumnTransformer:
@@ -103,28 +141,59 @@ class FastComplaintModel(ClassifierMixin, BaseEstimator):
     def _complaint_head(self) -> LogisticRegression:
         return LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear", max_iter=1000)
 
-    def fit(self, frame: pd.DataFrame, labels: Sequence[int], severity: Sequence[int] | None = None) -> FastComplaintModel:
-        """Fit both heads; `severity` uses Severity values, -1 for unknown (ignored by the severity head)."""
+    def fit(self, frame: pd.DataFrame, labels: Sequence[int], severity: Sequence[int] | None = None,
+            teacher: TeacherLabels | None = None) -> FastComplaintModel:
+        """Fit both heads; `severity` uses Severity values, -1 for unknown (ignored by the severity head);
+        `teacher` adds a teacher's scores on unlabelled messages (see the module docstring)."""
         y = np.asarray(labels, dtype=int)
         self.classes_ = np.array([0, 1])
         self.cue_columns_ = [c for c in frame.columns if c != TEXT_COLUMN]
-        self.features_ = self._features(self.cue_columns_).fit(frame)
+        seen = frame if teacher is None else pd.concat([frame, teacher.frame], ignore_index=True)
+        self.features_ = self._features(self.cue_columns_).fit(seen)
         matrix = self.features_.transform(frame)
+        taught = None if teacher is None else self._taught(teacher)
 
         folds = StratifiedKFold(self.calibration_folds, shuffle=True, random_state=self.random_state)
-        out_of_fold = cross_val_predict(self._complaint_head(), matrix, y, cv=folds, method="predict_proba")[:, 1]
+        out_of_fold = np.zeros(len(y))
+        for fit_rows, held_out in folds.split(matrix, y):
+            head = self._fit_head(self._complaint_head(), matrix[fit_rows], y[fit_rows], taught)
+            out_of_fold[held_out] = head.predict_proba(matrix[held_out])[:, 1]
         self.calibrator_ = fit_isotonic(out_of_fold, y)
         self.threshold_ = best_macro_f1_threshold(y, self.calibrator_.predict(out_of_fold))
-        self.complaint_head_ = self._complaint_head().fit(matrix, y)
+        self.complaint_head_ = self._fit_head(self._complaint_head(), matrix, y, taught)
 
         sev = np.full(len(y), -1) if severity is None else np.asarray(severity, dtype=int)
         rated = (y == 1) & (sev >= Severity.no_explicit_reproach)
         self.severity_head_ = None
         if rated.sum() and len(np.unique(sev[rated])) == len(COMPLAINT_SEVERITIES):
-            self.severity_head_ = LogisticRegression(C=self.severity_C, class_weight="balanced", max_iter=5000).fit(
-                matrix[rated], sev[rated]
-            )
+            head = LogisticRegression(C=self.severity_C, class_weight="balanced", max_iter=5000)
+            taught_levels = None if teacher is None else self._taught_levels(teacher)
+            self.severity_head_ = self._fit_head(head, matrix[rated], sev[rated], taught_levels)
         return self
+
+    def _taught(self, teacher: TeacherLabels) -> _Rows:
+        """Each unlabelled message as a complaint and as not one, weighted by the teacher's belief."""
+        x = self.features_.transform(teacher.frame)
+        p = np.clip(teacher.complaint.astype(float), 0.0, 1.0)
+        n = len(p)
+        return _Rows(sp.vstack([x, x]).tocsr(), np.r_[np.ones(n, dtype=int), np.zeros(n, dtype=int)],
+                     self.distill_weight * np.r_[p, 1.0 - p])
+
+    def _taught_levels(self, teacher: TeacherLabels) -> _Rows | None:
+        """The teacher's likeliest complaint level on the messages it judges complaints."""
+        judged = teacher.complaint >= 0.5
+        if not judged.any():
+            return None
+        levels = teacher.severity[judged, 1:].argmax(axis=1) + Severity.no_explicit_reproach
+        return _Rows(self.features_.transform(teacher.frame[judged]), levels.astype(int),
+                     np.full(int(judged.sum()), self.distill_weight))
+
+    @staticmethod
+    def _fit_head(head: LogisticRegression, x: Any, y: NDArray[np.int_], taught: _Rows | None) -> LogisticRegression:
+        if taught is None:
+            return head.fit(x, y)
+        weights = np.r_[np.ones(len(y)), taught.weight]
+        return head.fit(sp.vstack([x, taught.x]).tocsr(), np.r_[y, taught.y], sample_weight=weights)
 
     def predict_all(self, frame: pd.DataFrame) -> FastPrediction:
         matrix = self.features_.transform(frame)

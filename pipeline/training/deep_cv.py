@@ -12,6 +12,9 @@ is kept in a checkpoint folder under a key of the data, the folds and the config
 weights, and its scores under a tag of the quantisation. An interrupted run resumes where it
 stopped, a changed configuration never reuses a stale fold, and a changed quantisation is
 measured on the same fold models without fine-tuning them again.
+
+Each fold model also scores the unlabelled customer pool (`score_pool_by_fold`): the fast model's
+cross-validation distils fold k from the network that did not see fold k, so its figures stay honest.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
 
+from pipeline.datasets.customer_pool import CustomerPool
 from pipeline.scoring.deep import DeepMeta, DeepScorer
 from pipeline.scoring.deep_model import ComplaintEncoder
 from pipeline.scoring.onnx_export import QUANTIZATION, export_onnx, quantize_int8
@@ -52,6 +56,27 @@ class RawOutOfFold:
     def load(cls, path: Path) -> RawOutOfFold:
         with np.load(path) as stored:
             return cls(stored["complaint"], stored["severity"], stored["fold"])
+
+
+@dataclass(frozen=True)
+class FoldTeachers:
+    """Every fold network's raw scores on one unlabelled pool: what the fast model's fold k learns from."""
+
+    complaint: np.ndarray  # (folds, pool)
+    severity: np.ndarray  # (folds, pool, 5)
+    fold: np.ndarray  # the labelled tweets' fold, to check the fast model's folds are these
+    pool_fingerprint: str
+
+    def save(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, complaint=self.complaint, severity=self.severity, fold=self.fold,
+                            pool_fingerprint=np.array(self.pool_fingerprint))
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> FoldTeachers:
+        with np.load(path) as stored:
+            return cls(stored["complaint"], stored["severity"], stored["fold"], str(stored["pool_fingerprint"]))
 
 
 def run_key(frame: pd.DataFrame, folds: int, seed: int, config: DeepConfig, max_steps: int | None) -> str:
@@ -111,7 +136,7 @@ def cross_validate_deep(
             model = _fold_model(weights, [texts[i] for i in train], labels[train], severity[train], config,
                                 advance, max_steps)
             raw["fp32"].complaint[test], raw["fp32"].severity[test] = predict(model, test_texts)
-            raw["int8"].complaint[test], raw["int8"].severity[test] = _int8_scores(model, test_texts)
+            raw["int8"].complaint[test], raw["int8"].severity[test] = int8_scores(model, test_texts)
             if scores is not None:
                 np.savez(scores, **{f"{name}_{part}": getattr(variant, part)[test]
                                     for name, variant in raw.items() for part in ("complaint", "severity")})
@@ -120,6 +145,45 @@ def cross_validate_deep(
         if on_fold:
             on_fold(k)
     return raw
+
+
+def score_pool_by_fold(
+    frame: pd.DataFrame,
+    pool: CustomerPool,
+    folds: int,
+    seed: int,
+    config: DeepConfig,
+    checkpoints: Path,
+    max_steps: int | None = None,
+    on_fold: Callable[[int], None] | None = None,
+) -> FoldTeachers:
+    """Each fold's network (as `cross_validate_deep` left it under `checkpoints`) scores the pool in int8,
+    as it is served; a fold's scores are checkpointed under the pool's fingerprint too."""
+    import torch
+
+    key = run_key(frame, folds, seed, config, max_steps)
+    labels = frame["label"].to_numpy()
+    complaint = np.zeros((folds, len(pool.texts)))
+    severity = np.zeros((folds, len(pool.texts), 5))
+    fold_of = np.zeros(len(frame), dtype=int)
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    for k, (_, test) in enumerate(splitter.split(frame["text"].tolist(), labels)):
+        fold_of[test] = k
+        scores = checkpoints / f"{key}-{QUANTIZATION.tag}-pool-{pool.fingerprint}-fold{k}.npz"
+        if not scores.is_file():
+            weights = checkpoints / f"{key}-fold{k}.pt"
+            if not weights.is_file():
+                raise FileNotFoundError(f"{weights}: fold {k}'s network is not there to score the pool; "
+                                        "run the deep cross-validation (`earlywarn evaluate --model deep`) first")
+            model = ComplaintEncoder()
+            model.load_state_dict(torch.load(weights, weights_only=True))
+            np.savez(scores, **dict(zip(("complaint", "severity"), int8_scores(model.eval(), pool.texts),
+                                        strict=True)))
+        with np.load(scores) as stored:
+            complaint[k], severity[k] = stored["complaint"], stored["severity"]
+        if on_fold:
+            on_fold(k)
+    return FoldTeachers(complaint, severity, fold_of, pool.fingerprint)
 
 
 def _fold_model(weights: Path | None, texts: list[str], labels: np.ndarray, severity: np.ndarray,
@@ -141,7 +205,8 @@ def _fold_model(weights: Path | None, texts: list[str], labels: np.ndarray, seve
     return model
 
 
-def _int8_scores(model: ComplaintEncoder, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def int8_scores(model: ComplaintEncoder, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Raw P(complaint) and severity from the network's int8 ONNX export, as serving would score them."""
     with tempfile.TemporaryDirectory(prefix="earlywarn-fold-") as folder:
         int8 = quantize_int8(export_onnx(model, Path(folder) / "fp32.onnx"), Path(folder) / "int8.onnx")
         meta = DeepMeta(version="cv-fold", trained_at="", threshold=0.5, quantized=True)

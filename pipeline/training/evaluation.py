@@ -8,7 +8,7 @@ learned parameters, so they are extracted once for all tweets.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +19,13 @@ from sklearn.model_selection import StratifiedKFold
 
 from pipeline.schema import Severity
 from pipeline.scoring.calibration import expected_calibration_error
-from pipeline.scoring.fast_model import FastComplaintModel, FastPrediction, decide_severity, feature_frame
+from pipeline.scoring.fast_model import (
+    FastComplaintModel,
+    FastPrediction,
+    TeacherLabels,
+    decide_severity,
+    feature_frame,
+)
 
 SEVERITY_LABELS = [int(s) for s in Severity]
 
@@ -81,11 +87,15 @@ def cross_validate_fast(
     on_fold: Callable[[int], None] | None = None,
     extra: pd.DataFrame | None = None,
     extra_cues: np.ndarray | None = None,
+    teachers: Sequence[TeacherLabels] | None = None,
 ) -> tuple[dict[str, object], OutOfFold]:
     """Run the protocol; returns the JSON-ready summary and the out-of-fold predictions.
 
     `extra` rows (feedback labels, with their cue matrix `extra_cues`) join every training fold and
-    no test fold: the folds over `frame` are the same as without them, so the metrics compare one to one."""
+    no test fold: the folds over `frame` are the same as without them, so the metrics compare one to one.
+    `teachers[k]` (one per fold) is what fold k distils from: a network that never saw fold k."""
+    if teachers is not None and len(teachers) != folds:
+        raise ValueError(f"{len(teachers)} teachers for {folds} folds: give one per fold")
     n = len(frame)
     parts = [frame] if extra is None or extra.empty else [frame, extra]
     labels = np.concatenate([p["label"].to_numpy(dtype=int) for p in parts])
@@ -100,7 +110,7 @@ def cross_validate_fast(
     for k, (train, test) in enumerate(splitter.split(inputs.iloc[:n], labels[:n])):
         fit_rows = np.concatenate([train, always])
         model = FastComplaintModel(random_state=seed, **(params or {}))
-        model.fit(inputs.iloc[fit_rows], labels[fit_rows], severity[fit_rows])
+        model.fit(inputs.iloc[fit_rows], labels[fit_rows], severity[fit_rows], None if teachers is None else teachers[k])
         prediction: FastPrediction = model.predict_all(inputs.iloc[test])
         decision = prediction.complaint >= model.threshold_
         oof.complaint[test] = prediction.complaint

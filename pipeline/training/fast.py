@@ -28,6 +28,7 @@ from pipeline.scoring.fast_model import FastComplaintModel
 from pipeline.scoring.registry import ScorerName, artefact_dir, artefact_version
 from pipeline.signals import CueExtractor, cue_feature_names
 from pipeline.training.curves import write_curves
+from pipeline.training.distillation import fold_teachers, report, served_teacher
 from pipeline.training.evaluation import cross_validate_fast
 from pipeline.training.params import load_params
 from pipeline.training.tracking import log_folder, log_json, log_model_card, tracked_run
@@ -56,8 +57,11 @@ def train_fast(
     texts = tweets["text"].tolist()
     extractor = CueExtractor()
     cues = featurize_with_progress(extractor, texts, advance)
+    distillation = report(served_teacher(settings, tweets, lambda pool: featurize_with_progress(extractor, pool)))
     scorer = FastScorer.train(
         texts, tweets["label"].tolist(), tweets["severity"].tolist(), extractor=extractor, cue_matrix=cues,
+        teacher=None if distillation is None else distillation.teachers[0],
+        distilled=None if distillation is None else distillation.describe(),
         random_state=settings.seed, **load_params(settings.params_file).fast.overrides(),
     )
     folder = scorer.save(artefact_dir(settings, ScorerName.fast))
@@ -67,6 +71,7 @@ def train_fast(
         "path": str(folder),
         "threshold": round(scorer.threshold, 4),
         "training_rows": len(texts),
+        "distilled": scorer.meta.distilled,
         "seconds": round(time.perf_counter() - started, 1),
     }
     if track:
@@ -106,33 +111,44 @@ def evaluate_fast(
     tweets = load_complaint_tweets(settings.data_dir) if tweets is None else tweets
     names = cue_feature_names()
     params = load_params(settings.params_file).fast.overrides()
-    cues = featurize_with_progress(CueExtractor(), tweets["text"].tolist(), advance_cues)
+    extractor = CueExtractor()
+    cues = featurize_with_progress(extractor, tweets["text"].tolist(), advance_cues)
+    distillation = report(fold_teachers(settings, tweets, folds, lambda pool: featurize_with_progress(extractor, pool)))
     summary, oof = cross_validate_fast(tweets, cues, names, folds=folds, seed=settings.seed, on_fold=on_fold,
-                                       params=params)
+                                       params=params, teachers=None if distillation is None else distillation.teachers)
     oof.save(fast_oof_path(settings))  # the cascade's band is chosen on these
     curves = write_curves(tweets["label"].to_numpy(dtype=int), oof.complaint, plots, "fast") if plots else []
-    result = {"model": "fast", "protocol": f"stratified {folds}-fold CV on the complaint tweets", **summary}
+    result = {"model": "fast", "protocol": f"stratified {folds}-fold CV on the complaint tweets",
+              "distilled": None if distillation is None else distillation.describe(), **summary}
     if track:
         with tracked_run(settings, "earlywarn-evaluate", f"cv{folds}-fast",
                          {"model": "fast", "folds": folds, "seed": settings.seed, **params}) as mlflow:
             log_json(mlflow, result, "evaluation.json")
             for path in curves:
                 mlflow.log_artifact(str(path), artifact_path="curves")
-        result["registered"] = _record(settings, tweets, folds, float(summary["complaint_macro_f1"]), params)
+        result["registered"] = _record(settings, tweets, folds, float(summary["complaint_macro_f1"]), params,
+                                       distillation is not None)
     return result
 
 
 def _record(settings: Settings, tweets: pd.DataFrame, folds: int, macro_f1: float,
-            params: dict[str, object]) -> dict[str, object] | None:
+            params: dict[str, object], distilled: bool) -> dict[str, object] | None:
     """The evaluation on the registered version of the artefact in models/fast: what the promotion gate
     compares. The protocol names folds, seed and a fingerprint of the data, so only like is compared;
-    and the figure is recorded only when that artefact was trained with the parameters just evaluated."""
+    and the figure is recorded only when that artefact was trained as just evaluated: with the same
+    parameters, and distilled from a teacher exactly when the evaluation was."""
     try:
         on_disk = artefact_version(settings, ScorerName.fast)
     except ModelNotTrainedError:
         return None
     evaluated = stored_params(FastComplaintModel(random_state=settings.seed, **params).get_params())
-    trained = json.loads((artefact_dir(settings, ScorerName.fast) / "meta.json").read_text()).get("params", {})
+    meta = json.loads((artefact_dir(settings, ScorerName.fast) / "meta.json").read_text())
+    if (meta.get("distilled") is not None) != distilled:
+        how = "with" if distilled else "without"
+        return {"version": None, "not_recorded": f"models/fast ({on_disk}) was trained {'without' if distilled else 'with'} "
+                f"a teacher, and this evaluation ran {how} one: train both the same way (the deep network in "
+                "models/deep-torch teaches `train`; the deep cross-validation's fold networks teach `evaluate`)"}
+    trained = meta.get("params", {})
     differ = sorted(k for k in evaluated if trained.get(k) != evaluated[k])
     if differ:
         return {"version": None, "not_recorded": f"models/fast ({on_disk}) was trained with other values of "

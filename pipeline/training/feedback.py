@@ -69,7 +69,9 @@ from pipeline.cases.tables import CaseMessageRow, CaseRow, EventRow
 from pipeline.config import Settings
 from pipeline.datasets.complaint_tweets import UNKNOWN_SEVERITY, load_complaint_tweets, normalise_text
 from pipeline.schema import Author, Severity
+from pipeline.scoring.fast_model import TeacherLabels
 from pipeline.signals import CueExtractor, cue_feature_names
+from pipeline.training.distillation import fold_teachers, report
 from pipeline.training.evaluation import OutOfFold, cross_validate_fast
 from pipeline.training.fast import Advance, featurize_with_progress
 from pipeline.training.params import load_params
@@ -272,13 +274,14 @@ def cross_validate_with_extra(
     seed: int = 13,
     params: dict[str, object] | None = None,
     on_fold: Callable[[int], None] | None = None,
+    teachers: Sequence[TeacherLabels] | None = None,
 ) -> tuple[dict[str, object], OutOfFold]:
     """`cross_validate_fast` with `extra` rows added to every training fold and to no test fold.
 
     The folds are `cross_validate_fast`'s own (the same `StratifiedKFold` over the same rows and
     labels), so the test folds, and the metrics on them, compare one to one with its run."""
     return cross_validate_fast(frame, cue_matrix, cue_names, folds, seed, params, on_fold, extra=extra,
-                               extra_cues=extra_cues)
+                               extra_cues=extra_cues, teachers=teachers)
 
 
 def _delta(after: dict[str, Any], before: dict[str, Any]) -> dict[str, float]:
@@ -321,16 +324,21 @@ def retrain_with_feedback(
     cues = featurize_with_progress(CueExtractor(), tweets["text"].tolist() + extra["text"].tolist(), advance_cues)
     base_cues, extra_cues = cues[: len(tweets)], cues[len(tweets):]
 
+    distillation = report(fold_teachers(settings, tweets, folds))
+    teachers = None if distillation is None else distillation.teachers
+
     def progress(run: str) -> Callable[[int], None] | None:
         return (lambda k: on_fold(run, k)) if on_fold else None
 
     baseline, _ = cross_validate_fast(tweets, base_cues, names, folds=folds, seed=settings.seed, params=params,
-                                      on_fold=progress("baseline"))
+                                      on_fold=progress("baseline"), teachers=teachers)
     with_feedback, _ = cross_validate_with_extra(tweets, base_cues, extra, extra_cues, names, folds=folds,
-                                                 seed=settings.seed, params=params, on_fold=progress("with_feedback"))
+                                                 seed=settings.seed, params=params, on_fold=progress("with_feedback"),
+                                                 teachers=teachers)
     result: dict[str, object] = {
         "model": "fast",
         "protocol": f"stratified {folds}-fold CV on the complaint tweets; feedback rows in training folds only",
+        "distilled": None if distillation is None else distillation.describe(),
         "folds": folds,
         "seed": settings.seed,
         "training_rows": len(tweets),

@@ -48,6 +48,7 @@ class FastParams(_Section):
     char_ngrams: NGrams | None = None
     char_features: Count | None = None
     calibration_folds: Annotated[int, Field(ge=2, strict=True)] | None = None
+    distill_weight: NonNegative | None = None
 
     @field_validator("word_ngrams", "char_ngrams")
     @classmethod
@@ -70,6 +71,12 @@ class DeepParams(_Section):
     max_tokens: Count | None = None
 
 
+class DistillationParams(_Section):
+    """The unlabelled customer messages the fast model learns from the deep one on (0: no distillation)."""
+
+    pool_size: Annotated[int, Field(ge=0, strict=True)] = 15_000
+
+
 class EvaluationParams(_Section):
     folds: Annotated[int, Field(ge=2, strict=True)] = 10
 
@@ -77,6 +84,7 @@ class EvaluationParams(_Section):
 class TrainingParams(_Section):
     fast: FastParams = FastParams()
     deep: DeepParams = DeepParams()
+    distillation: DistillationParams = DistillationParams()
     evaluation: EvaluationParams = EvaluationParams()
 
 
