@@ -164,6 +164,9 @@ def evaluate(
                                       "state warns on the real Twitter threads; vulnerability: the FG21/1 detector "
                                       "on the labelled set in data/annotations")] = "messages",
     limit: Annotated[int | None, typer.Option(help="lead-time: replay at most this many messages")] = None,
+    teacher_groups: Annotated[int, typer.Option(min=0, help="fast: distil each fold from one of N deep networks "
+                                                "fine-tuned here on the folds outside its group (checkpointed); "
+                                                "0: from the deep cross-validation's fold networks, if it ran")] = 0,
 ) -> None:
     """Cross-validation (or, for lead-time, a replay of real threads); prints JSON metrics."""
     from pipeline.scoring.registry import ScorerName
@@ -216,8 +219,17 @@ def evaluate(
             from pipeline.training.fast import evaluate_fast
 
             cues = bar.add_task("extracting cues", total=len(frame))
+            teaching = None
+            if teacher_groups:
+                from pipeline.training.deep import DeepConfig
+
+                epochs = DeepConfig.from_settings(settings).epochs
+                groups = min(teacher_groups, folds)
+                teaching = bar.add_task("fine-tuning teacher networks (tweets seen)",
+                                        total=len(frame) * epochs * (groups - 1))
             result = evaluate_fast(settings, frame, folds=folds, advance_cues=lambda n: bar.advance(cues, n),
-                                   on_fold=on_fold, track=track, plots=plots)
+                                   on_fold=on_fold, track=track, plots=plots, teacher_groups=teacher_groups,
+                                   advance_teachers=None if teaching is None else lambda n: bar.advance(teaching, n))
     _write_json(result, output)
 
 

@@ -13,8 +13,8 @@ weights, and its scores under a tag of the quantisation. An interrupted run resu
 stopped, a changed configuration never reuses a stale fold, and a changed quantisation is
 measured on the same fold models without fine-tuning them again.
 
-Each fold model also scores the unlabelled customer pool (`score_pool_by_fold`): the fast model's
-cross-validation distils fold k from the network that did not see fold k, so its figures stay honest.
+Each fold model also scores the unlabelled customer pool (`teach_pool`): the fast model's
+cross-validation distils fold k from a network that did not see fold k, so its figures stay honest.
 """
 
 from __future__ import annotations
@@ -60,23 +60,26 @@ class RawOutOfFold:
 
 @dataclass(frozen=True)
 class FoldTeachers:
-    """Every fold network's raw scores on one unlabelled pool: what the fast model's fold k learns from."""
+    """For each fold k, a network's raw scores on one unlabelled pool, from a network that never saw fold k:
+    what the fast model's fold k learns from."""
 
     complaint: np.ndarray  # (folds, pool)
     severity: np.ndarray  # (folds, pool, 5)
     fold: np.ndarray  # the labelled tweets' fold, to check the fast model's folds are these
     pool_fingerprint: str
+    networks: int  # how many fine-tuned networks taught (one per group of folds)
 
     def save(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(path, complaint=self.complaint, severity=self.severity, fold=self.fold,
-                            pool_fingerprint=np.array(self.pool_fingerprint))
+                            pool_fingerprint=np.array(self.pool_fingerprint), networks=np.array(self.networks))
         return path
 
     @classmethod
     def load(cls, path: Path) -> FoldTeachers:
         with np.load(path) as stored:
-            return cls(stored["complaint"], stored["severity"], stored["fold"], str(stored["pool_fingerprint"]))
+            return cls(stored["complaint"], stored["severity"], stored["fold"], str(stored["pool_fingerprint"]),
+                       int(stored["networks"]))
 
 
 def run_key(frame: pd.DataFrame, folds: int, seed: int, config: DeepConfig, max_steps: int | None) -> str:
@@ -147,43 +150,53 @@ def cross_validate_deep(
     return raw
 
 
-def score_pool_by_fold(
+def fold_groups(folds: int, groups: int) -> list[list[int]]:
+    """Consecutive folds per teacher network: 10 folds in 2 groups are folds 0-4 and 5-9."""
+    if not 2 <= groups <= folds:
+        raise ValueError(f"{groups} teacher groups for {folds} folds: give between 2 and {folds} (a network "
+                         "must see some folds and miss others)")
+    return [[int(k) for k in members] for members in np.array_split(np.arange(folds), groups) if len(members)]
+
+
+def teach_pool(
     frame: pd.DataFrame,
     pool: CustomerPool,
     folds: int,
     seed: int,
     config: DeepConfig,
     checkpoints: Path,
+    groups: int | None = None,
     max_steps: int | None = None,
-    on_fold: Callable[[int], None] | None = None,
+    advance: Callable[[int], None] | None = None,
+    on_group: Callable[[int], None] | None = None,
 ) -> FoldTeachers:
-    """Each fold's network (as `cross_validate_deep` left it under `checkpoints`) scores the pool in int8,
-    as it is served; a fold's scores are checkpointed under the pool's fingerprint too."""
-    import torch
+    """For each fold k, the pool's raw int8 scores (as served) from a network that never saw fold k.
 
+    One network per group of folds, fine-tuned on the tweets outside its group. With `groups` = `folds`
+    (the default) these are the deep cross-validation's own fold networks, whose checkpoints are reused;
+    fewer groups cost fewer fine-tunings, each on fewer tweets. Networks and scores are checkpointed."""
+    groups = folds if groups is None else groups
     key = run_key(frame, folds, seed, config, max_steps)
-    labels = frame["label"].to_numpy()
-    complaint = np.zeros((folds, len(pool.texts)))
-    severity = np.zeros((folds, len(pool.texts), 5))
+    texts, labels, severity = frame["text"].tolist(), frame["label"].to_numpy(), frame["severity"].to_numpy()
     fold_of = np.zeros(len(frame), dtype=int)
-    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    for k, (_, test) in enumerate(splitter.split(frame["text"].tolist(), labels)):
+    for k, (_, test) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, labels)):
         fold_of[test] = k
-        scores = checkpoints / f"{key}-{QUANTIZATION.tag}-pool-{pool.fingerprint}-fold{k}.npz"
+    complaint = np.zeros((folds, len(pool.texts)))
+    severity_scores = np.zeros((folds, len(pool.texts), 5))
+    for j, members in enumerate(fold_groups(folds, groups)):
+        name = f"fold{members[0]}" if groups == folds else f"g{groups}-group{j}"
+        scores = checkpoints / f"{key}-{QUANTIZATION.tag}-pool-{pool.fingerprint}-{name}.npz"
         if not scores.is_file():
-            weights = checkpoints / f"{key}-fold{k}.pt"
-            if not weights.is_file():
-                raise FileNotFoundError(f"{weights}: fold {k}'s network is not there to score the pool; "
-                                        "run the deep cross-validation (`earlywarn evaluate --model deep`) first")
-            model = ComplaintEncoder()
-            model.load_state_dict(torch.load(weights, weights_only=True))
-            np.savez(scores, **dict(zip(("complaint", "severity"), int8_scores(model.eval(), pool.texts),
-                                        strict=True)))
+            seen = np.flatnonzero(~np.isin(fold_of, members))
+            model = _fold_model(checkpoints / f"{key}-{name}.pt", [texts[i] for i in seen], labels[seen],
+                                severity[seen], config, advance, max_steps)
+            checkpoints.mkdir(parents=True, exist_ok=True)
+            np.savez(scores, **dict(zip(("complaint", "severity"), int8_scores(model, pool.texts), strict=True)))
         with np.load(scores) as stored:
-            complaint[k], severity[k] = stored["complaint"], stored["severity"]
-        if on_fold:
-            on_fold(k)
-    return FoldTeachers(complaint, severity, fold_of, pool.fingerprint)
+            complaint[members], severity_scores[members] = stored["complaint"], stored["severity"]
+        if on_group:
+            on_group(j)
+    return FoldTeachers(complaint, severity_scores, fold_of, pool.fingerprint, groups)
 
 
 def _fold_model(weights: Path | None, texts: list[str], labels: np.ndarray, severity: np.ndarray,

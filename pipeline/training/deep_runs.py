@@ -28,8 +28,8 @@ from pipeline.scoring.fast import data_fingerprint
 from pipeline.scoring.stacking import DecisionMaps
 from pipeline.training.cascade import FIT_LOSS_POINTS, choose_band, cross_validate_cascade
 from pipeline.training.deep import DeepConfig
-from pipeline.training.deep_cv import RawOutOfFold, cross_fit, cross_validate_deep, score_pool_by_fold, summarise_deep
-from pipeline.training.distillation import customer_pool, teachers_path
+from pipeline.training.deep_cv import RawOutOfFold, cross_fit, cross_validate_deep, summarise_deep, teach_pool
+from pipeline.training.distillation import customer_pool, deep_checkpoints, teachers_path
 from pipeline.training.evaluation import OutOfFold
 from pipeline.training.tracking import log_folder, log_json, log_model_card, tracked_run
 
@@ -69,14 +69,15 @@ def evaluate_deep(
     network also scores the unlabelled pool, the fast model's teachers in its own cross-validation."""
     config = config or DeepConfig.from_settings(settings)
     started = time.perf_counter()
+    checkpoints = deep_checkpoints(settings)
     raw = cross_validate_deep(tweets, folds=folds, seed=settings.seed, config=config, advance=advance,
-                              on_fold=on_fold, checkpoints=settings.models_dir / ".cache" / "deep-cv")
+                              on_fold=on_fold, checkpoints=checkpoints)
     for variant in VARIANTS:
         raw[variant].save(oof_path(settings, variant))
     pool = customer_pool(settings, tweets)
     if pool is not None:  # the fast model's cross-validation distils fold k from fold k's network
-        score_pool_by_fold(tweets, pool, folds, settings.seed, config, settings.models_dir / ".cache" / "deep-cv",
-                           on_fold=on_pool_fold).save(teachers_path(settings))
+        teach_pool(tweets, pool, folds, settings.seed, config, checkpoints,
+                   on_group=on_pool_fold).save(teachers_path(settings))
     fast = fast_oof(settings, raw["int8"])
     summary = summarise_deep(tweets, raw, settings.seed, None if fast is None else fast.complaint)
     served = "int8" if fast is None else "int8+fast"

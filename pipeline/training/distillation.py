@@ -1,9 +1,10 @@
 """What the fast model learns from the deep one: the unlabelled pool and the teacher's scores on it.
 
 Two teachers, one per job. Training the served fast model uses the network fine-tuned on every
-labelled tweet (models/deep-torch). Cross-validating it uses, for fold k, the network of the deep
-cross-validation's fold k, which never saw fold k's tweets (models/deep-cv/teachers.npz), so the
-fast model's figures are as honest as the deep model's. Both score the pool as serving would: the
+labelled tweet (models/deep-torch). Cross-validating it uses, for fold k, a network that never saw
+fold k's tweets, so the fast model's figures are as honest as the deep model's: the deep
+cross-validation's fold-k network when that ran (models/deep-cv/teachers.npz), else one of a few
+networks fine-tuned here on the folds outside a group of folds (`evaluate --teacher-groups N`). Both score the pool as serving would: the
 int8 ONNX export, raw (before the stack and calibration, which are fitted on labelled tweets).
 Without a teacher the fast model trains on the labelled tweets alone, and says so.
 """
@@ -75,33 +76,49 @@ def served_teacher(settings: Settings, tweets: pd.DataFrame, featurize: Featuriz
                         pool.fingerprint)
 
 
-def fold_teachers(settings: Settings, tweets: pd.DataFrame, folds: int,
-                  featurize: Featurize | None = None) -> Distillation | str:
-    """Fold k's deep network scoring the pool, for each of `folds` folds; or why they cannot be used."""
-    from pipeline.training.deep_cv import FoldTeachers
+def deep_checkpoints(settings: Settings) -> Path:
+    """Where fine-tuned fold and teacher networks are kept, so no rerun fine-tunes one again."""
+    return settings.models_dir / ".cache" / "deep-cv"
+
+
+def fold_teachers(settings: Settings, tweets: pd.DataFrame, folds: int, featurize: Featurize | None = None,
+                  groups: int = 0, advance: Callable[[int], None] | None = None) -> Distillation | str:
+    """For each of `folds` folds, a network that never saw the fold, scoring the pool; or why there is none.
+
+    With `groups` > 0: that many networks, fine-tuned here (and checkpointed) on the folds outside their
+    group of folds. Otherwise the deep cross-validation's fold networks, when it ran on these folds and
+    this pool (the strongest teachers: each saw all the other folds)."""
+    from pipeline.training.deep import DeepConfig
+    from pipeline.training.deep_cv import FoldTeachers, teach_pool
 
     path = teachers_path(settings)
     if load_params(settings.params_file).distillation.pool_size == 0:
         return "params.yaml's distillation.pool_size is 0"
-    if not path.is_file():
-        return f"no fold teachers in {path}: `earlywarn evaluate --model deep` first to distil from them"
+    if not groups and not path.is_file():
+        return (f"no fold teachers in {path}: run `earlywarn evaluate --model deep --folds {folds}` first, or "
+                "pass --teacher-groups N to fine-tune N teacher networks for this evaluation")
     pool = customer_pool(settings, tweets)
     assert pool is not None
-    stored = FoldTeachers.load(path)
-    splitter = StratifiedKFold(folds, shuffle=True, random_state=settings.seed)
     fold_of = np.zeros(len(tweets), dtype=int)
-    for k, (_, test) in enumerate(splitter.split(tweets["text"], tweets["label"])):
+    for k, (_, test) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=settings.seed).split(
+            tweets["text"], tweets["label"])):
         fold_of[test] = k
-    if len(stored.fold) != len(tweets) or not np.array_equal(stored.fold, fold_of):
-        return (f"the fold teachers in {path} were cross-validated on other folds, tweets or seed: rerun "
-                f"`earlywarn evaluate --model deep --folds {folds}`")
-    if stored.pool_fingerprint != pool.fingerprint:
-        return (f"the fold teachers in {path} scored another pool (pool_size or data changed): rerun "
-                "`earlywarn evaluate --model deep` (its fold networks are reused)")
+    if groups:
+        stored = teach_pool(tweets, pool, folds, settings.seed, DeepConfig.from_settings(settings),
+                            deep_checkpoints(settings), groups=min(groups, folds), advance=advance)
+        source = f"{stored.networks} networks, each fine-tuned on the folds outside its group of folds"
+    else:
+        stored = FoldTeachers.load(path)
+        if len(stored.fold) != len(tweets) or not np.array_equal(stored.fold, fold_of):
+            return (f"the fold teachers in {path} were cross-validated on other folds, tweets or seed: rerun "
+                    f"`earlywarn evaluate --model deep --folds {folds}`")
+        if stored.pool_fingerprint != pool.fingerprint:
+            return (f"the fold teachers in {path} scored another pool (pool_size or data changed): rerun "
+                    "`earlywarn evaluate --model deep` (its fold networks are reused)")
+        source = f"the deep cross-validation's {stored.networks} fold networks"
     frame = pool_frame(pool, featurize)
     teachers = [TeacherLabels(frame, stored.complaint[k], stored.severity[k]) for k in range(folds)]
-    return Distillation(teachers, f"deep cross-validation's fold networks ({path})", len(pool.texts),
-                        pool.fingerprint)
+    return Distillation(teachers, source, len(pool.texts), pool.fingerprint)
 
 
 def report(found: Distillation | str) -> Distillation | None:

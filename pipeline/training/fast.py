@@ -104,16 +104,20 @@ def evaluate_fast(
     on_fold: Callable[[int], None] | None = None,
     track: bool = True,
     plots: Path | None = None,
+    teacher_groups: int = 0,
+    advance_teachers: Advance | None = None,
 ) -> dict[str, object]:
     """The 10-fold protocol on the complaint tweets with params.yaml's `fast` section; `plots` also
     writes the out-of-fold precision-recall and reliability tables there (`fast-pr.csv`,
-    `fast-calibration.csv`) for `dvc plots`."""
+    `fast-calibration.csv`) for `dvc plots`. Fold k is distilled from a network that never saw it: the deep
+    cross-validation's, or with `teacher_groups` one of that many fine-tuned here (see `fold_teachers`)."""
     tweets = load_complaint_tweets(settings.data_dir) if tweets is None else tweets
     names = cue_feature_names()
     params = load_params(settings.params_file).fast.overrides()
     extractor = CueExtractor()
     cues = featurize_with_progress(extractor, tweets["text"].tolist(), advance_cues)
-    distillation = report(fold_teachers(settings, tweets, folds, lambda pool: featurize_with_progress(extractor, pool)))
+    distillation = report(fold_teachers(settings, tweets, folds, lambda pool: featurize_with_progress(extractor, pool),
+                                        groups=teacher_groups, advance=advance_teachers))
     summary, oof = cross_validate_fast(tweets, cues, names, folds=folds, seed=settings.seed, on_fold=on_fold,
                                        params=params, teachers=None if distillation is None else distillation.teachers)
     oof.save(fast_oof_path(settings))  # the cascade's band is chosen on these

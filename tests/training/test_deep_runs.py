@@ -4,6 +4,7 @@ evaluate → train → export, then the cascade's band from both models' out-of-
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,11 +38,16 @@ def rows(training_sample):
 @pytest.fixture(scope="module")
 def jobs(rows, settings, tmp_path_factory):
     """Every job run once, in order, into a fresh models directory."""
-    local = Settings(data_dir=settings.data_dir, models_dir=tmp_path_factory.mktemp("models"))
+    models = tmp_path_factory.mktemp("models")
+    params = models / "params.yaml"  # the shipped parameters with a small distillation pool
+    shipped = Path(__file__).resolve().parents[2] / "params.yaml"
+    params.write_text(shipped.read_text().replace("pool_size: 15000", "pool_size: 200"))
+    local = Settings(data_dir=settings.data_dir, models_dir=models, params_file=params)
     out = {"settings": local}
     train_fast(local, rows, track=False)
     out["fast"] = evaluate_fast(local, rows, folds=2, track=False)
     out["evaluate"] = evaluate_deep(local, rows, folds=2, config=TINY, track=False)
+    out["fast_distilled"] = evaluate_fast(local, rows, folds=2, track=False)  # taught by the fold networks
     out["train"] = train_deep(local, rows, TINY, track=False)
     out["cascade"] = evaluate_cascade(local, rows, track=False)
     out["export_cascade"] = export_cascade(local, rows)
@@ -177,3 +183,20 @@ def test_export_registers_the_deep_model_with_its_gate_figure_and_the_registry_s
     assert score.model_version == summary["model_version"] and 0 <= score.complaint_probability <= 1
     with pytest.raises(ModelNotTrainedError, match="cascade's band is pinned"):
         load_scorer(ScorerName.cascade, local.model_copy(update={"model_source": "registry"}))
+
+
+def test_fast_model_is_distilled_from_the_fold_networks_once_the_deep_cv_ran(jobs):
+    assert jobs["fast"]["distilled"] is None  # before the deep cross-validation: labelled tweets alone
+    distilled = jobs["fast_distilled"]["distilled"]
+    assert distilled["pool_size"] == 200 and "fold networks" in distilled["teacher"]
+    assert jobs["fast_distilled"]["n"] == jobs["fast"]["n"] and jobs["fast_distilled"]["folds"] == 2
+
+
+def test_the_served_fast_model_is_taught_by_the_network_trained_on_every_tweet(jobs, rows):
+    from pipeline.training.distillation import served_teacher
+
+    found = served_teacher(jobs["settings"], rows)
+    [teacher] = found.teachers
+    assert found.pool_size == 200 == len(teacher.frame) and "deep-torch" in found.source
+    assert ((teacher.complaint >= 0) & (teacher.complaint <= 1)).all()
+    assert not set(teacher.frame["text"]) & set(rows["text"])
