@@ -91,6 +91,10 @@ def test_the_gate_is_not_given_a_figure_for_a_model_trained_with_other_params(se
     from pipeline.training.fast import _record
 
     local = settings.model_copy(update={"models_dir": models_dir})  # the session's model: calibration_folds=3
-    refused = _record(local, complaint_tweets, 10, 0.9, params={})  # evaluated with the default, 5
+    refused = _record(local, complaint_tweets, 10, 0.9, params={}, distilled=False)  # evaluated with the default, 5
     assert refused is not None and refused["version"] is None
     assert "other values of calibration_folds than params.yaml gives now" in str(refused["not_recorded"])
+    # nor for a model trained without a teacher when the evaluation was distilled
+    taught = _record(local, complaint_tweets, 10, 0.9, params={"calibration_folds": 3}, distilled=True)
+    assert taught is not None and taught["version"] is None
+    assert "trained without a teacher" in str(taught["not_recorded"])
