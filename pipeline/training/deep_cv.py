@@ -150,6 +150,15 @@ def cross_validate_deep(
     return raw
 
 
+def fold_assignment(frame: pd.DataFrame, folds: int, seed: int) -> np.ndarray:
+    """Each tweet's fold under the protocol's stratified split (the one every scorer's CV uses)."""
+    fold_of = np.zeros(len(frame), dtype=int)
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    for k, (_, test) in enumerate(splitter.split(frame["text"].tolist(), frame["label"].to_numpy())):
+        fold_of[test] = k
+    return fold_of
+
+
 def fold_groups(folds: int, groups: int) -> list[list[int]]:
     """Consecutive folds per teacher network: 10 folds in 2 groups are folds 0-4 and 5-9."""
     if not 2 <= groups <= folds:
@@ -178,9 +187,7 @@ def teach_pool(
     groups = folds if groups is None else groups
     key = run_key(frame, folds, seed, config, max_steps)
     texts, labels, severity = frame["text"].tolist(), frame["label"].to_numpy(), frame["severity"].to_numpy()
-    fold_of = np.zeros(len(frame), dtype=int)
-    for k, (_, test) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, labels)):
-        fold_of[test] = k
+    fold_of = fold_assignment(frame, folds, seed)
     complaint = np.zeros((folds, len(pool.texts)))
     severity_scores = np.zeros((folds, len(pool.texts), 5))
     for j, members in enumerate(fold_groups(folds, groups)):

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedKFold
 
 from pipeline.config import Settings
 from pipeline.datasets.customer_pool import CustomerPool, load_customer_pool
@@ -89,7 +88,7 @@ def fold_teachers(settings: Settings, tweets: pd.DataFrame, folds: int, featuriz
     group of folds. Otherwise the deep cross-validation's fold networks, when it ran on these folds and
     this pool (the strongest teachers: each saw all the other folds)."""
     from pipeline.training.deep import DeepConfig
-    from pipeline.training.deep_cv import FoldTeachers, teach_pool
+    from pipeline.training.deep_cv import FoldTeachers, fold_assignment, teach_pool
 
     path = teachers_path(settings)
     if load_params(settings.params_file).distillation.pool_size == 0:
@@ -99,17 +98,14 @@ def fold_teachers(settings: Settings, tweets: pd.DataFrame, folds: int, featuriz
                 "pass --teacher-groups N to fine-tune N teacher networks for this evaluation")
     pool = customer_pool(settings, tweets)
     assert pool is not None
-    fold_of = np.zeros(len(tweets), dtype=int)
-    for k, (_, test) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=settings.seed).split(
-            tweets["text"], tweets["label"])):
-        fold_of[test] = k
     if groups:
         stored = teach_pool(tweets, pool, folds, settings.seed, DeepConfig.from_settings(settings),
                             deep_checkpoints(settings), groups=min(groups, folds), advance=advance)
         source = f"{stored.networks} networks, each fine-tuned on the folds outside its group of folds"
     else:
         stored = FoldTeachers.load(path)
-        if len(stored.fold) != len(tweets) or not np.array_equal(stored.fold, fold_of):
+        if len(stored.fold) != len(tweets) or not np.array_equal(stored.fold, fold_assignment(tweets, folds,
+                                                                                              settings.seed)):
             return (f"the fold teachers in {path} were cross-validated on other folds, tweets or seed: rerun "
                     f"`earlywarn evaluate --model deep --folds {folds}`")
         if stored.pool_fingerprint != pool.fingerprint:
