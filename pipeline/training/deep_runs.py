@@ -29,7 +29,7 @@ from pipeline.scoring.stacking import DecisionMaps
 from pipeline.training.cascade import FIT_LOSS_POINTS, choose_band, cross_validate_cascade
 from pipeline.training.deep import DeepConfig
 from pipeline.training.deep_cv import RawOutOfFold, cross_fit, cross_validate_deep, summarise_deep, teach_pool
-from pipeline.training.distillation import customer_pool, deep_checkpoints, teachers_path
+from pipeline.training.distillation import customer_pool
 from pipeline.training.evaluation import OutOfFold
 from pipeline.training.tracking import log_folder, log_json, log_model_card, tracked_run
 
@@ -40,6 +40,16 @@ GATE_FILE = "gate.json"  # the served variant's cross-validated figure and proto
 
 def cv_dir(settings: Settings) -> Path:
     return settings.models_dir / "deep-cv"
+
+
+def deep_checkpoints(settings: Settings) -> Path:
+    """Where fine-tuned fold and teacher networks are kept, so no rerun fine-tunes one again."""
+    return settings.models_dir / ".cache" / "deep-cv"
+
+
+def teachers_path(settings: Settings) -> Path:
+    """Each fold network's scores on the distillation pool, written by `evaluate_deep`."""
+    return cv_dir(settings) / "teachers.npz"
 
 
 def oof_path(settings: Settings, variant: str) -> Path:

@@ -4,8 +4,9 @@ Two teachers, one per job. Training the served fast model uses the network fine-
 labelled tweet (models/deep-torch). Cross-validating it uses, for fold k, a network that never saw
 fold k's tweets, so the fast model's figures are as honest as the deep model's: the deep
 cross-validation's fold-k network when that ran (models/deep-cv/teachers.npz), else one of a few
-networks fine-tuned here on the folds outside a group of folds (`evaluate --teacher-groups N`). Both score the pool as serving would: the
-int8 ONNX export, raw (before the stack and calibration, which are fitted on labelled tweets).
+networks fine-tuned here on the folds outside a group of folds (`evaluate --teacher-groups N`). Both
+score the pool as serving would: the int8 ONNX export, raw (before the stack and calibration, which
+are fitted on labelled tweets).
 Without a teacher the fast model trains on the labelled tweets alone, and says so.
 """
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,10 +27,6 @@ from pipeline.training.params import load_params
 
 log = logging.getLogger(__name__)
 Featurize = Callable[[list[str]], np.ndarray]
-
-
-def teachers_path(settings: Settings) -> Path:
-    return settings.models_dir / "deep-cv" / "teachers.npz"
 
 
 def customer_pool(settings: Settings, tweets: pd.DataFrame) -> CustomerPool | None:
@@ -75,11 +71,6 @@ def served_teacher(settings: Settings, tweets: pd.DataFrame, featurize: Featuriz
                         pool.fingerprint)
 
 
-def deep_checkpoints(settings: Settings) -> Path:
-    """Where fine-tuned fold and teacher networks are kept, so no rerun fine-tunes one again."""
-    return settings.models_dir / ".cache" / "deep-cv"
-
-
 def fold_teachers(settings: Settings, tweets: pd.DataFrame, folds: int, featurize: Featurize | None = None,
                   groups: int = 0, advance: Callable[[int], None] | None = None) -> Distillation | str:
     """For each of `folds` folds, a network that never saw the fold, scoring the pool; or why there is none.
@@ -89,6 +80,7 @@ def fold_teachers(settings: Settings, tweets: pd.DataFrame, folds: int, featuriz
     this pool (the strongest teachers: each saw all the other folds)."""
     from pipeline.training.deep import DeepConfig
     from pipeline.training.deep_cv import FoldTeachers, fold_assignment, teach_pool
+    from pipeline.training.deep_runs import deep_checkpoints, teachers_path
 
     path = teachers_path(settings)
     if load_params(settings.params_file).distillation.pool_size == 0:

@@ -9,7 +9,8 @@ from sklearn.model_selection import StratifiedKFold
 from pipeline.config import Settings
 from pipeline.training.deep import DeepConfig
 from pipeline.training.deep_cv import FoldTeachers, cross_validate_deep, fold_groups, teach_pool
-from pipeline.training.distillation import customer_pool, fold_teachers, teachers_path
+from pipeline.training.deep_runs import teachers_path
+from pipeline.training.distillation import customer_pool, fold_teachers
 
 
 @pytest.fixture
