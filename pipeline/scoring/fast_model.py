@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
+from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfTransformer
@@ -84,6 +85,33 @@ class _Rows:
     x: Any
     y: NDArray[np.int_]
     weight: NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class _StackedHeads:
+    """Both fitted heads' coefficients side by side, so that a batch costs one sparse product: the
+    same probabilities as the heads' own `predict_proba` (a sigmoid, and a softmax over the
+    multinomial severity head), without their per-call input checks."""
+
+    weights: NDArray[np.float64]
+    """(n_features, 1 + levels): the complaint head's column, then one per complaint level"""
+    bias: NDArray[np.float64]
+    has_severity: bool
+
+    @classmethod
+    def of(cls, complaint: LogisticRegression, severity: LogisticRegression | None) -> _StackedHeads:
+        heads = [complaint] if severity is None else [complaint, severity]
+        if severity is not None and severity.coef_.shape[0] != len(COMPLAINT_SEVERITIES):
+            raise ValueError("the severity head must be multinomial over the four complaint levels")
+        return cls(np.column_stack([h.coef_.T for h in heads]), np.concatenate([h.intercept_ for h in heads]),
+                   severity is not None)
+
+    def predict(self, matrix: sp.csr_matrix) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Uncalibrated P(complaint), shape (n,), and P(level | complaint), shape (n, 4)."""
+        logits = np.asarray(matrix @ self.weights) + self.bias
+        if not self.has_severity:
+            return expit(logits[:, 0]), np.full((len(logits), len(COMPLAINT_SEVERITIES)), 1.0 / len(COMPLAINT_SEVERITIES))
+        return expit(logits[:, 0]), softmax(logits[:, 1:], axis=1)
 
 
 class FastComplaintModel(ClassifierMixin, BaseEstimator):
@@ -150,7 +178,7 @@ class FastComplaintModel(ClassifierMixin, BaseEstimator):
         self.cue_columns_ = [c for c in frame.columns if c != TEXT_COLUMN]
         seen = frame if teacher is None else pd.concat([frame, teacher.frame], ignore_index=True)
         self.features_ = self._features(self.cue_columns_).fit(seen)
-        matrix = self.features_.transform(frame)
+        matrix = self.feature_matrix(frame)
         taught = None if teacher is None else self._taught(teacher)
 
         folds = StratifiedKFold(self.calibration_folds, shuffle=True, random_state=self.random_state)
@@ -169,11 +197,22 @@ class FastComplaintModel(ClassifierMixin, BaseEstimator):
             head = LogisticRegression(C=self.severity_C, class_weight="balanced", max_iter=5000)
             taught_levels = None if teacher is None else self._taught_levels(teacher)
             self.severity_head_ = self._fit_head(head, matrix[rated], sev[rated], taught_levels)
+        self.heads_ = _StackedHeads.of(self.complaint_head_, self.severity_head_)
         return self
+
+    def feature_matrix(self, frame: pd.DataFrame) -> sp.csr_matrix:
+        """`features_.transform(frame)`, its fitted parts applied one by one: on a 512-message batch,
+        ColumnTransformer's column selection, checks and copies cost as much as the features themselves."""
+        texts = frame[TEXT_COLUMN].tolist()
+        parts = self.features_.named_transformers_
+        weights = self.features_.transformer_weights
+        cues = parts["cues"].transform(frame[self.cue_columns_]) * weights["cues"]
+        return sp.hstack([parts["word"].transform(texts) * weights["word"],
+                          parts["char"].transform(texts) * weights["char"], sp.csr_matrix(cues)], format="csr")
 
     def _taught(self, teacher: TeacherLabels) -> _Rows:
         """Each unlabelled message as a complaint and as not one, weighted by the teacher's belief."""
-        x = self.features_.transform(teacher.frame)
+        x = self.feature_matrix(teacher.frame)
         p = np.clip(teacher.complaint.astype(float), 0.0, 1.0)
         n = len(p)
         return _Rows(sp.vstack([x, x]).tocsr(), np.r_[np.ones(n, dtype=int), np.zeros(n, dtype=int)],
@@ -185,7 +224,7 @@ class FastComplaintModel(ClassifierMixin, BaseEstimator):
         if not judged.any():
             return None
         levels = teacher.severity[judged, 1:].argmax(axis=1) + Severity.no_explicit_reproach
-        return _Rows(self.features_.transform(teacher.frame[judged]), levels.astype(int),
+        return _Rows(self.feature_matrix(teacher.frame[judged]), levels.astype(int),
                      np.full(int(judged.sum()), self.distill_weight))
 
     @staticmethod
@@ -196,12 +235,8 @@ class FastComplaintModel(ClassifierMixin, BaseEstimator):
         return head.fit(sp.vstack([x, taught.x]).tocsr(), np.r_[y, taught.y], sample_weight=weights)
 
     def predict_all(self, frame: pd.DataFrame) -> FastPrediction:
-        matrix = self.features_.transform(frame)
-        complaint = self.calibrator_.predict(self.complaint_head_.predict_proba(matrix)[:, 1])
-        if self.severity_head_ is None:
-            given = np.full((len(frame), len(COMPLAINT_SEVERITIES)), 1.0 / len(COMPLAINT_SEVERITIES))
-        else:
-            given = self.severity_head_.predict_proba(matrix)
+        raw, given = self.heads_.predict(self.feature_matrix(frame))
+        complaint = self.calibrator_.predict(raw)
         severity = np.column_stack([1.0 - complaint, complaint[:, None] * given])
         return FastPrediction(complaint=complaint, severity=severity)
 

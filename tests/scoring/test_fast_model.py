@@ -22,6 +22,22 @@ def test_severity_distribution_is_consistent_with_complaint_probability(fast_sco
     np.testing.assert_allclose(prediction.severity[:, 0], 1.0 - prediction.complaint)
 
 
+def test_the_direct_inference_path_gives_exactly_what_sklearns_own_transform_and_heads_give(fast_scorer, complaint_tweets):
+    from pipeline.scoring.fast_model import feature_frame
+
+    texts = complaint_tweets["text"].sample(300, random_state=3).tolist()
+    frame = feature_frame(texts, np.asarray(fast_scorer.extractor.featurize(texts)), fast_scorer.meta.feature_names)
+    model = fast_scorer.model
+    through_sklearn = model.features_.transform(frame)
+    direct = model.feature_matrix(frame)
+    assert direct.shape == through_sklearn.shape and abs(direct - through_sklearn).max() == 0.0
+    prediction = model.predict_all(frame)
+    complaint = model.calibrator_.predict(model.complaint_head_.predict_proba(through_sklearn)[:, 1])
+    np.testing.assert_allclose(prediction.complaint, complaint, atol=1e-12)
+    levels = model.severity_head_.predict_proba(through_sklearn)
+    np.testing.assert_allclose(prediction.severity[:, 1:], complaint[:, None] * levels, atol=1e-12)
+
+
 def test_severity_is_none_exactly_when_not_flagged():
     prediction = FastPrediction(
         complaint=np.array([0.9, 0.2]),
