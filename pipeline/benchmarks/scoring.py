@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import resource
+import traceback
+from queue import Empty
 from typing import Any
 
 import numpy as np
@@ -82,7 +84,30 @@ def _measure(name: str, settings: Settings, texts: list[str], repeats: int) -> d
 
 
 def _child(name: str, settings: Settings, texts: list[str], repeats: int, queue: Any) -> None:
-    queue.put(_measure(name, settings, texts, repeats))
+    try:
+        queue.put(_measure(name, settings, texts, repeats))
+    except BaseException:
+        queue.put({"scorer": name, "error": traceback.format_exc()})
+        raise
+
+
+def _measure_apart(context: Any, name: str, settings: Settings, texts: list[str], repeats: int) -> dict[str, Any]:
+    """`_measure` in a fresh process; its failure is raised here, not waited on for ever."""
+    queue = context.Queue()
+    process = context.Process(target=_child, args=(name, settings, texts, repeats, queue))
+    process.start()
+    while True:
+        try:
+            result: dict[str, Any] = queue.get(timeout=1.0)
+            break
+        except Empty:
+            if not process.is_alive():
+                raise RuntimeError(f"the {name} benchmark process died (exit code {process.exitcode}) "
+                                   "before reporting") from None
+    process.join()
+    if "error" in result:
+        raise RuntimeError(f"the {name} benchmark failed:\n{result['error']}")
+    return result
 
 
 def bench_scoring(settings: Settings, n: int = 5000, repeats: int = 3) -> dict[str, Any]:
@@ -91,13 +116,7 @@ def bench_scoring(settings: Settings, n: int = 5000, repeats: int = 3) -> dict[s
     names = [n.value for n in available_scorers(settings)]
     if ScorerName.deep.value in names and (torch_dir(settings) / "model.pt").is_file():
         names.insert(names.index(ScorerName.deep.value), DEEP_FP32)
-    results = []
-    for name in names:
-        queue = context.Queue()
-        process = context.Process(target=_child, args=(name, settings, texts, repeats, queue))
-        process.start()
-        results.append(queue.get())
-        process.join()
+    results = [_measure_apart(context, name, settings, texts, repeats) for name in names]
     rates = {r["scorer"]: r.get("network_messages_per_s") for r in results}
     comparison = {}
     if rates.get(DEEP_FP32) and rates.get(ScorerName.deep.value):

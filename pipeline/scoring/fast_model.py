@@ -200,6 +200,11 @@ class FastComplaintModel(ClassifierMixin, BaseEstimator):
         self.heads_ = _StackedHeads.of(self.complaint_head_, self.severity_head_)
         return self
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if "complaint_head_" in state and "heads_" not in state:  # fitted before the heads were stacked
+            self.heads_ = _StackedHeads.of(self.complaint_head_, self.severity_head_)
+
     def feature_matrix(self, frame: pd.DataFrame) -> sp.csr_matrix:
         """`features_.transform(frame)`, its fitted parts applied one by one: on a 512-message batch,
         ColumnTransformer's column selection, checks and copies cost as much as the features themselves."""

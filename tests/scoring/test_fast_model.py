@@ -38,6 +38,19 @@ def test_the_direct_inference_path_gives_exactly_what_sklearns_own_transform_and
     np.testing.assert_allclose(prediction.severity[:, 1:], complaint[:, None] * levels, atol=1e-12)
 
 
+def test_a_model_saved_before_its_heads_were_stacked_loads_and_predicts_the_same(fast_scorer, complaint_tweets):
+    import pickle
+
+    from pipeline.scoring.fast_model import feature_frame
+
+    texts = complaint_tweets["text"].head(50).tolist()
+    frame = feature_frame(texts, np.asarray(fast_scorer.extractor.featurize(texts)), fast_scorer.meta.feature_names)
+    older = pickle.loads(pickle.dumps(fast_scorer.model))
+    del older.heads_
+    reloaded = pickle.loads(pickle.dumps(older))
+    np.testing.assert_array_equal(reloaded.predict_all(frame).severity, fast_scorer.model.predict_all(frame).severity)
+
+
 def test_severity_is_none_exactly_when_not_flagged():
     prediction = FastPrediction(
         complaint=np.array([0.9, 0.2]),
