@@ -56,7 +56,7 @@ def _scorer_name(value: str) -> Any:
 
 
 ModelOption = Annotated[str, typer.Option("--model", "-m", help="which model: fast, deep or cascade (train and "
-                                         "evaluate also take early-warning and topic)")]
+                                         "evaluate also take early-warning and topic; train also vulnerability)")]
 EARLY_WARNING = "early-warning"
 TOPIC = "topic"  # the routing topic model, trained on BANKING77
 TASKS = ("messages", EARLY_WARNING, "lead-time", "vulnerability")
@@ -90,8 +90,8 @@ def train(
     export: Annotated[bool, typer.Option(help="deep: also build the served int8 ONNX artefact")] = True,
 ) -> None:
     """Train a model and save it under the models directory: a message scorer on the complaint tweets, the
-    conversation forecaster (`--model early-warning`) on the USS dialogues, or the routing topic model
-    (`--model topic`) on BANKING77."""
+    conversation forecaster (`--model early-warning`) on the USS dialogues, the routing topic model
+    (`--model topic`) on BANKING77, or the learned FG21/1 cues (`--model vulnerability`) on the labelled set."""
     from pipeline.scoring.registry import ScorerName
 
     settings = get_settings()
@@ -107,6 +107,11 @@ def train(
         from pipeline.training.topic import train_topic
 
         print_json(train_topic(settings, track=track))
+        return
+    if model == "vulnerability":  # the learned half of the FG21/1 detector, on every labelled row
+        from pipeline.training.vulnerability_learned import train_vulnerability
+
+        print_json(train_vulnerability(settings, track=track))
         return
     name = _scorer_name(model)
     frame = _complaint_tweets(tweets)
