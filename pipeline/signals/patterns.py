@@ -121,7 +121,7 @@ def compile_rules(specs_per_rule: Sequence[Sequence[str]]) -> CompiledRules:
     groups = []
     for i, specs in enumerate(specs_per_rule):
         parsed = sorted((parse_spec(spec) for spec in specs), key=len, reverse=True)
-        groups.append(f"(?P<r{i}>{'|'.join(_spec_regex(slots) for slots in parsed)})")
+        groups.append(f"(?P<r{i}>{_factored([_spec_parts(slots) for slots in parsed])})")
         for slots in parsed:
             anchor = _anchor(slots)
             if anchor.words is not None:
@@ -150,7 +150,19 @@ def parse_spec(spec: str) -> list[Slot]:
     return slots
 
 
+class _Part(NamedTuple):
+    """One slot's piece of a pattern's regex; `single` when it matches exactly one token, one way."""
+
+    regex: str
+    single: bool
+    slot: Slot
+
+
 def _spec_regex(slots: list[Slot]) -> str:
+    return "".join(part.regex for part in _spec_parts(slots))
+
+
+def _spec_parts(slots: list[Slot]) -> list[_Part]:
     """Slots before the first required one carry the separator after them, later slots the one
     before them, so optional slots at either end never leave a dangling separator."""
     first = next(i for i, slot in enumerate(slots) if slot.required)
@@ -158,14 +170,58 @@ def _spec_regex(slots: list[Slot]) -> str:
     for i, slot in enumerate(slots):
         token = f"(?:{slot.regex})"
         if i < first:
-            parts.append(f"(?:{token}{_separator_after(slot.glued)}){slot.operator}")
+            parts.append(_Part(f"(?:{token}{_separator_after(slot.glued)}){slot.operator}", False, slot))
         elif i == first and slot.operator == "+":
-            parts.append(f"{token}(?:{_separator_after(slot.glued)}{token})*")
+            parts.append(_Part(f"{token}(?:{_separator_after(slot.glued)}{token})*", False, slot))
         elif i == first:
-            parts.append(token)
+            parts.append(_Part(token, True, slot))
         else:
-            parts.append(f"(?:{_separator_after(slots[i - 1].glued)}{token}){slot.operator}")
-    return "".join(parts)
+            parts.append(_Part(f"(?:{_separator_after(slots[i - 1].glued)}{token}){slot.operator}",
+                               slot.operator == "", slot))
+    return parts
+
+
+def _factored(patterns: list[list[_Part]]) -> str:
+    """The patterns' alternation, with neighbours that begin with the same single-token piece sharing
+    it: "my (?:sick|ill)" rather than "my sick|my ill". A rule expanded from macros runs to thousands
+    of patterns, and the engine tried each in turn at every token; now a token that starts none of
+    them is rejected once. Only neighbours are merged, and only on pieces that match one token one
+    way, so the engine tries the same patterns in the same order and every match is what it was."""
+    alternatives = []
+    i = 0
+    while i < len(patterns):
+        head = patterns[i][0] if patterns[i] else None
+        j = i + 1
+        if head is not None and head.single:
+            while j < len(patterns) and patterns[j] and patterns[j][0] == head:
+                j += 1
+        if head is not None and j - i > 1:
+            rests = [p[1:] for p in patterns[i:j]]
+            alternatives.append(head.regex + _next_token_guard(rests) + _factored(rests))
+        else:
+            alternatives.append("".join(part.regex for part in patterns[i]))
+        i = j
+    return alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
+
+
+def _next_token_guard(rests: list[list[_Part]]) -> str:
+    """A lookahead on the one token that must come next if any of these pattern tails is to match:
+    one of the words of their slots up to each tail's first required one. It consumes nothing, so
+    it changes no match; it only spares the engine trying every tail after a shared head ("my")
+    that is followed by none of them. Empty when some tail may match nothing."""
+    words: set[str] = set()
+    regexes: set[str] = set()
+    for rest in rests:
+        required = next((k for k, part in enumerate(rest) if part.slot.required), None)
+        if required is None:
+            return ""
+        for part in rest[: required + 1]:
+            if part.slot.words is None:
+                regexes.add(part.slot.regex)
+            else:
+                words |= part.slot.words
+    tokens = ([word_regex(words)] if words else []) + sorted(regexes)
+    return f"(?={_ANY_SEPARATOR}(?:{'|'.join(tokens)}){_ANY_SEPARATOR})"
 
 
 def _anchor(slots: list[Slot]) -> Slot:

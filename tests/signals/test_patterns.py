@@ -70,3 +70,29 @@ def test_token_text_maps_offsets_back_to_tokens(blank_nlp: Language) -> None:
         assert tokens.token_at(offset) == index
         assert tokens.norm_text[offset:].startswith(tokens.norms[index])
     assert tokens.token_at(len(tokens.norm_text)) == len(doc)
+
+
+def test_shared_first_tokens_are_factored_and_every_match_stays_the_same(blank_nlp: Language) -> None:
+    """Macro-expanded rules run to thousands of patterns; neighbours sharing a first token share it in
+    the regex. The engine must still try the same patterns in the same order: same matches, same ends."""
+    specs = [
+        "my mum|dad is|was very|terminally? ill|terminally", "my mum|dad is|was very? sick",
+        "my mum|dad has cancer", "my mum|dad <alpha>? died", "i am|was a full time carer",
+        "i am|was caring for my mum|dad", "i was diagnosed+ with cancer", "lost my job", "lost my jobs",
+        "i lost my job today", "my son very|terminally? terminally|poorly", "my son very|terminally? ill",
+    ]
+    plain = re.compile(
+        "[ \x1f](?:(?P<r0>"
+        + "|".join(compile_spec(spec) for spec in sorted(specs, key=lambda s: len(s.split()), reverse=True))
+        + "))(?=[ \x1f])"
+    )
+    factored = compile_rules([specs]).regex
+    assert factored.pattern.count("(?:my)") < plain.pattern.count("(?:my)")  # a shared head, written once
+    texts = [
+        "my mum is terminally ill and my dad was very sick", "My dad has cancer. my dad suddenly died",
+        "I am a full time carer, I was caring for my mum", "i was diagnosed diagnosed with cancer",
+        "I lost my job today and lost my jobs", "my mum is ill my mum is terminally", "my son terminally ill", "nothing here at all",
+    ]
+    for text in texts:
+        norm_text = token_text(blank_nlp(text)).norm_text
+        assert [m.span() for m in factored.finditer(norm_text)] == [m.span() for m in plain.finditer(norm_text)], text
