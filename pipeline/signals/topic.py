@@ -34,6 +34,7 @@ from sklearn.svm import LinearSVC
 from pipeline.config import Settings
 from pipeline.errors import ModelNotTrainedError
 from pipeline.signals.hashing import CharNgramHasher, WordNgramHasher
+from pipeline.signals.tfidf import fit_idf, idf_arrays, idf_from_arrays, tfidf
 
 WEIGHTS_FILE = "weights.npz"
 META_FILE = "meta.json"
@@ -115,24 +116,6 @@ class TopicMeta:
     params: dict[str, object] = field(default_factory=dict)
 
 
-def _idf(counts: sp.csr_matrix) -> NDArray[np.float64]:
-    """Smoothed idf, as sklearn's TfidfTransformer computes it: ln((1 + n) / (1 + df)) + 1."""
-    df = np.bincount(counts.indices, minlength=counts.shape[1])
-    return np.log((1.0 + counts.shape[0]) / (1.0 + df)) + 1.0
-
-
-def _tfidf(counts: sp.csr_matrix, idf: NDArray[np.float64]) -> sp.csr_matrix:
-    """Sublinear tf (1 + ln tf) times idf, each row scaled to unit length."""
-    out = counts.astype(np.float64)
-    out.data = (1.0 + np.log(out.data)) * idf[out.indices]
-    squares = np.add.reduceat(out.data**2, out.indptr[:-1]) if out.nnz else np.zeros(0)
-    norms = np.ones(out.shape[0])
-    nonempty = np.diff(out.indptr) > 0
-    norms[nonempty] = np.sqrt(squares[nonempty])
-    out.data /= np.repeat(norms, np.diff(out.indptr))
-    return out
-
-
 class TopicModel:
     """Routing topic and BANKING77 intent of short customer texts (fit, predict, predict_proba, save, load)."""
 
@@ -183,7 +166,7 @@ class TopicModel:
 
     def _features(self, texts: Sequence[str]) -> sp.csr_matrix:
         word, char = self._counts(texts)
-        return sp.hstack([_tfidf(word, self.word_idf_), _tfidf(char, self.char_idf_)], format="csr")
+        return sp.hstack([tfidf(word, self.word_idf_), tfidf(char, self.char_idf_)], format="csr")
 
     # --- fitting ------------------------------------------------------------------------------------
 
@@ -197,8 +180,8 @@ class TopicModel:
         if len(intents_) < 2:
             raise ValueError("fit needs at least two intents to tell apart")
         word, char = self._counts(texts)
-        self.word_idf_, self.char_idf_ = _idf(word), _idf(char)
-        matrix = sp.hstack([_tfidf(word, self.word_idf_), _tfidf(char, self.char_idf_)], format="csr")
+        self.word_idf_, self.char_idf_ = fit_idf(word), fit_idf(char)
+        matrix = sp.hstack([tfidf(word, self.word_idf_), tfidf(char, self.char_idf_)], format="csr")
         temperature = self._fit_temperature(matrix, y)
         coef, intercept, _ = _linear_svm(matrix, y, self.C, self.random_state)
         self._set_weights(coef, intercept, temperature)
@@ -311,10 +294,7 @@ class TopicModel:
         meta = self.trained
         directory.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, NDArray] = {"columns": self.columns_, "coef": self.coef_, "intercept": self.intercept_}
-        for name, idf in (("word", self.word_idf_), ("char", self.char_idf_)):
-            unseen = float(idf.max())  # every n-gram no training text had shares the largest idf
-            seen = np.flatnonzero(idf != unseen)
-            arrays |= {f"{name}_idf_columns": seen, f"{name}_idf": idf[seen], f"{name}_idf_unseen": np.array(unseen)}
+        arrays |= idf_arrays("word", self.word_idf_) | idf_arrays("char", self.char_idf_)
         np.savez_compressed(directory / WEIGHTS_FILE, **arrays)
         (directory / META_FILE).write_text(json.dumps(asdict(meta), indent=2) + "\n")
         return directory
@@ -333,10 +313,8 @@ class TopicModel:
                     min_confidence=meta.min_confidence, coarse=meta.coarse, random_state=int(p["random_state"]))
         with np.load(directory / WEIGHTS_FILE) as w:
             model.columns_, model.coef_, model.intercept_ = w["columns"], w["coef"], w["intercept"]
-            for name in ("word", "char"):
-                idf = np.full(model.n_features, float(w[f"{name}_idf_unseen"]))
-                idf[w[f"{name}_idf_columns"]] = w[f"{name}_idf"]
-                setattr(model, f"{name}_idf_", idf)
+            model.word_idf_ = idf_from_arrays(w, "word", model.n_features)
+            model.char_idf_ = idf_from_arrays(w, "char", model.n_features)
         model.meta = meta
         model._build_projection()
         model._index_topics()
