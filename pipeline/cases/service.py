@@ -18,11 +18,12 @@ from decimal import Decimal
 from typing import Any
 
 from cachetools import TTLCache
-from sqlalchemy import Engine, exists, func, select
+from sqlalchemy import Engine, bindparam, exists, func, inspect, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.exc import StaleDataError
 
+from pipeline.cases.appends import append, write
 from pipeline.cases.audit import GENESIS, ChainProblem, EventContent, StoredEvent, chain_hash, verify_case
 from pipeline.cases.authority import AuthorityPolicy, Capability, Role
 from pipeline.cases.clocks import (
@@ -96,6 +97,9 @@ from pipeline.schema import Author, Flag, RiskLevel, VulnerabilityFinding
 SYSTEM = Actor(username="earlywarn", role="system")
 #: flags a new message of the conversation sends back to the queue
 SETTLED_FLAGS = frozenset({Stage.prevented.value, Stage.not_a_complaint.value})
+#: every column stream intake may change on a case (`_save_cases` writes exactly these)
+INTAKE_COLUMNS = frozenset({"stage", "risk_level", "priority", "queue", "topic", "flag_reasons", "milestones",
+                            "head_hash", "event_count", "updated_at", "next_alert_at"})
 MAX_FLAG_REASONS = 50  # a long conversation's case keeps its latest reasons, not every one it ever had
 TOKEN_CACHE_SECONDS = 30.0  # how long another server process may still accept a rotated token
 MILESTONE_KINDS = {
@@ -299,7 +303,7 @@ class CaseService:
         s.add(case)
         s.flush()
         self._open_case(s, case, actor, request, now)
-        s.flush()
+        write(s)
         return case
 
     def _case_row(self, actor: Actor, request: CaseCreate, now: datetime) -> CaseRow:
@@ -338,10 +342,9 @@ class CaseService:
     def _attach(s: Session, case: CaseRow, messages: list[CaseMessage], now: datetime) -> None:
         for item in messages:
             m = item.message
-            s.add(CaseMessageRow(
-                case_id=case.id, message_id=m.id, channel=m.channel.value, author=m.author.value,
-                sent_at=m.timestamp, added_at=now, text=m.text, score=item.score.to_output() if item.score else None,
-            ))
+            append(s, CaseMessageRow, case_id=case.id, message_id=m.id, channel=m.channel.value, author=m.author.value,
+                   sent_at=m.timestamp, added_at=now, text=m.text,
+                   score=item.score.to_output() if item.score else None)
 
     # --- stream intake ----------------------------------------------------------------------------
 
@@ -381,8 +384,11 @@ class CaseService:
         case_ids = [link.case_id for link in links.values()]
         cases = {c.id: c for c in s.scalars(select(CaseRow).where(CaseRow.id.in_(case_ids)))} if case_ids else {}
         ids = [m.id for f in flags for m in f.messages]
-        held = set(s.execute(select(CaseMessageRow.case_id, CaseMessageRow.message_id).where(
-            CaseMessageRow.case_id.in_(case_ids), CaseMessageRow.message_id.in_(ids))).all()) if case_ids else set()
+        held_by_case: dict[int, set[str]] = {}
+        if case_ids:
+            for case_id, message_id in s.execute(select(CaseMessageRow.case_id, CaseMessageRow.message_id).where(
+                    CaseMessageRow.case_id.in_(case_ids), CaseMessageRow.message_id.in_(ids))):
+                held_by_case.setdefault(case_id, set()).add(message_id)
         opening: dict[int, tuple[CaseRow, CaseCreate]] = {}
         for n, (flag, key) in enumerate(zip(flags, keys, strict=True)):
             link = links.get(key)
@@ -401,13 +407,14 @@ class CaseService:
                 if key in links:
                     links[key].case_id = case.id
                 else:
-                    s.add(ConversationCaseRow(conversation_key=key, case_id=case.id))
+                    append(s, ConversationCaseRow, conversation_key=key, case_id=case.id)
                 results.append(Intake(case_id=case.id, created=True, added=[m.id for m in flag.messages],
                                       stage=Stage(case.stage)))
                 continue
             case = cases[links[key].case_id]
-            results.append(self._extend(s, case, flag, {m for c, m in held if c == case.id}, now))
-        s.flush()
+            results.append(self._extend(s, case, flag, held_by_case.get(case.id, set()), now))
+        _save_cases(s, [*cases.values(), *(case for case, _ in opening.values())])
+        write(s)
         return results
 
     def _opening_request(self, flag: Flag, summary: str | None) -> CaseCreate:
@@ -426,14 +433,14 @@ class CaseService:
             if link:
                 link.case_id = case.id
             else:
-                s.add(ConversationCaseRow(conversation_key=key, case_id=case.id))
-            s.flush()
+                append(s, ConversationCaseRow, conversation_key=key, case_id=case.id)
+            write(s)
             return Intake(case_id=case.id, created=True, added=[m.id for m in flag.messages],
                           stage=Stage(case.stage))
         held = set(s.scalars(select(CaseMessageRow.message_id).where(
             CaseMessageRow.case_id == case.id, CaseMessageRow.message_id.in_([m.id for m in flag.messages]))))
         result = self._extend(s, case, flag, held, now)
-        s.flush()
+        write(s)
         return result
 
     def _extend(self, s: Session, case: CaseRow, flag: Flag, held: set[str], now: datetime) -> Intake:
@@ -473,9 +480,9 @@ class CaseService:
         starts the profile's care clock."""
         if not findings:
             return
-        s.add_all([VulnerabilityRow(case_id=case.id, message_id=f.message_id, driver=f.driver, evidence=f.text,
-                                    start=f.start, end=f.end, weight=f.weight, explanation=f.explanation, at=now)
-                   for f in findings])
+        for f in findings:
+            append(s, VulnerabilityRow, case_id=case.id, message_id=f.message_id, driver=f.driver, evidence=f.text,
+                   start=f.start, end=f.end, weight=f.weight, explanation=f.explanation, at=now)
         if Milestone.vulnerability_noted.value not in case.milestones:
             case.milestones = {**case.milestones, Milestone.vulnerability_noted.value: now.isoformat()}
             self._schedule_alerts(case, now)
@@ -725,7 +732,7 @@ class CaseService:
             action, before, after, note = apply(s, case, now)
             self._record(s, case, actor, action, before, after, note, now)
             self._schedule_alerts(case, now)
-            s.flush()
+            write(s)
             return self._view(s, case, now)
 
     def _record(self, s: Session, case: CaseRow, actor: Actor, action: str, before: dict, after: dict,
@@ -733,8 +740,8 @@ class CaseService:
         content = EventContent(case.id, case.event_count + 1, now, actor.username, str(actor.role), action,
                                before, after, note)
         digest = chain_hash(case.head_hash, content)
-        s.add(EventRow(case_id=case.id, seq=content.seq, at=now, actor=content.actor, role=content.role,
-                       action=action, before=before, after=after, note=note, prev_hash=case.head_hash, hash=digest))
+        append(s, EventRow, case_id=case.id, seq=content.seq, at=now, actor=content.actor, role=content.role,
+               action=action, before=before, after=after, note=note, prev_hash=case.head_hash, hash=digest)
         case.head_hash, case.event_count, case.updated_at = digest, content.seq, now
 
     def _require(self, actor: Actor, capability: Capability, doing: str) -> None:
@@ -847,6 +854,38 @@ class CaseService:
             communications=[CommunicationView.model_validate(c, from_attributes=True) for c in comms],
             feedback=[FeedbackView.model_validate(f, from_attributes=True) for f in rows(FeedbackRow)],
         )
+
+
+_CASE_ATTRIBUTES = frozenset(inspect(CaseRow).attrs.keys())
+
+
+def _save_cases(s: Session, cases: Sequence[CaseRow]) -> None:
+    """Write a batch's changed cases with one executemany UPDATE, each guarded by the version it was
+    read at, then detach them so the ORM's flush leaves them alone. (The ORM sends one UPDATE per
+    case whenever a table has a version counter; at a stream batch's hundred cases that cost as much
+    as the rest of the intake.) A case changed meanwhile fails the guard: StaleDataError, as the ORM
+    would raise, and the caller files the batch flag by flag."""
+    changed = []
+    for case in cases:
+        modified = _CASE_ATTRIBUTES - inspect(case).unmodified
+        if modified - INTAKE_COLUMNS:  # a programming error: those changes would be lost
+            raise RuntimeError(f"intake changed {sorted(modified - INTAKE_COLUMNS)} on case {case.id}; "
+                               "add them to INTAKE_COLUMNS")
+        if modified:
+            changed.append(case)
+    if not changed:
+        return
+    table = CaseRow.__table__
+    statement = (table.update()
+                 .where(table.c.id == bindparam("case_id"), table.c.version == bindparam("read_version"))
+                 .values(version=bindparam("next_version"), **{c: bindparam(c) for c in INTAKE_COLUMNS}))
+    rows = [{"case_id": c.id, "read_version": c.version, "next_version": c.version + 1,
+             **{column: getattr(c, column) for column in INTAKE_COLUMNS}} for c in changed]
+    result = s.connection().execute(statement, rows)
+    if result.rowcount != len(rows):
+        raise StaleDataError(f"{len(rows) - result.rowcount} of {len(rows)} cases changed while the batch was filed")
+    for case in changed:
+        s.expunge(case)
 
 
 def _no_extra(*_args: Any) -> None:

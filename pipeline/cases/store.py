@@ -5,15 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.cases import appends
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+def json_text(value: Any) -> str:
+    """The JSON columns' serializer. A stream batch writes thousands of score, reason and event bodies;
+    orjson takes a fifth of the standard library's time (the text differs only in escaping: UTF-8
+    stays UTF-8), and reads are unchanged."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    kwargs.setdefault("json_serializer", json_text)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True,
                                **kwargs)
@@ -47,4 +58,7 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    """Sessions that write their queued append-only rows (`pipeline.cases.appends`) before committing."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    event.listen(factory, "before_commit", appends.write)
+    return factory

@@ -18,6 +18,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 from itertools import accumulate
 from typing import Any, NamedTuple
 
@@ -246,7 +247,9 @@ def _separator_after(glued: bool) -> str:
     return GLUE if glued else _ANY_SEPARATOR
 
 
+@cache
 def _parse_slot(slot: str) -> Slot:
+    """Cached: macro expansion repeats the same slot across thousands of a rule's patterns."""
     operator = ""
     if len(slot) > 1 and slot[-1] in _OPERATORS:
         slot, operator = slot[:-1], slot[-1]
@@ -274,6 +277,12 @@ def word_regex(words: Iterable[str]) -> str:
     """A regex matching exactly these words, as a character trie: {"manager", "managers", "man"}
     -> "man(?:ager(?:s)?)?". The engine rejects a non-matching token after a character or two
     instead of trying every word in turn, which is most of the matching time."""
+    return _word_regex(frozenset(words))
+
+
+@cache
+def _word_regex(words: frozenset[str]) -> str:
+    """Cached: the guards of a macro-expanded rule ask for the same word sets thousands of times."""
     trie: dict[str, Any] = {}
     for word in words:
         node = trie

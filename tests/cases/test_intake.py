@@ -6,11 +6,17 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
+from pipeline.cases.appends import append
 from pipeline.cases.authority import Role
 from pipeline.cases.contracts import TransitionRequest
 from pipeline.cases.lifecycle import Stage
-from pipeline.cases.service import CaseService
+from pipeline.cases.service import CaseService, _save_cases
+from pipeline.cases.store import session_factory
+from pipeline.cases.tables import CaseRow, ConversationCaseRow
+from pipeline.errors import VersionConflictError
 from pipeline.schema import Channel, Flag, FlagReason, Message, MessageScore, Priority, RiskLevel, Severity
 from tests.cases.helpers import users
 
@@ -100,3 +106,57 @@ def test_the_case_takes_the_most_urgent_routing_it_was_given(case_service):
     case_service.intake(flag("x1", conversation="other", queue="retention"))
     assert [c.id for c in case_service.list_cases(queue="senior")] == [case_id]
     assert case_service.queues() == ["retention", "senior"]
+
+
+def test_a_batch_files_each_flag_as_single_intakes_would(case_service):
+    agent = users(case_service)[Role.agent]
+    settled = case_service.intake(flag("s1", conversation="settled")).case_id
+    case_service.transition(agent, settled, TransitionRequest(action="prevent", note="refund sent"))
+    existing = case_service.intake(flag("e1", conversation="existing")).case_id
+    batch = [flag("n1", "n2", conversation="new"), flag("e1", "e2", level=RiskLevel.complaint, conversation="existing"),
+             flag("s2", conversation="settled"), flag("e1", conversation="unchanged-redelivery")]
+    results = case_service.intake_many(batch)
+    assert [(r.created, r.added) for r in results] == [(True, ["n1", "n2"]), (False, ["e2"]), (False, ["s2"]),
+                                                       (True, ["e1"])]
+    assert results[1].case_id == existing and results[1].stage is Stage.received
+    assert results[2].case_id == settled and results[2].stage is Stage.flagged
+    assert [m.message_id for m in case_service.get_case(existing).messages] == ["e1", "e2"]
+    assert [e.action for e in case_service.events(existing)] == ["create", "flag"]
+    assert "received" in case_service.get_case(existing).milestones
+    assert case_service.events(settled)[-1].after["reopened"] is True
+    assert all(case_service.verify(r.case_id).intact for r in results)
+    again = case_service.intake_many(batch)  # redelivered: nothing new anywhere
+    assert [r.added for r in again] == [[], [], [], []]
+    assert [e.action for e in case_service.events(existing)] == ["create", "flag"]
+
+
+def test_a_handler_working_from_before_a_batch_gets_a_version_conflict(case_service):
+    agent = users(case_service)[Role.agent]
+    case_id = case_service.intake(flag("m1")).case_id
+    seen = case_service.get_case(case_id).version
+    case_service.intake_many([flag("m1", "m2"), flag("x1", conversation="other")])
+    assert case_service.get_case(case_id).version == seen + 1
+    with pytest.raises(VersionConflictError):
+        case_service.transition(agent, case_id, TransitionRequest(action="receive", version=seen))
+
+
+def test_a_case_changed_after_the_batch_read_it_fails_the_batch_write(case_service):
+    """The batch's UPDATE is guarded by the version each case was read at: a handler's change in
+    between is never overwritten (the batch is then retried flag by flag)."""
+    agent = users(case_service)[Role.agent]
+    case_id = case_service.intake(flag("m1")).case_id
+    with Session(case_service.engine) as s:  # closed without a commit: the failed batch rolls back
+        case = s.get(CaseRow, case_id)
+        case_service.transition(agent, case_id, TransitionRequest(action="receive"))  # meanwhile, elsewhere
+        case.risk_level = RiskLevel.high.value
+        with pytest.raises(StaleDataError):
+            _save_cases(s, [case])
+    assert case_service.get_case(case_id).stage is Stage.received
+
+
+def test_rows_appended_without_an_explicit_write_are_written_at_commit(case_service):
+    case_id = case_service.intake(flag("m1")).case_id
+    with session_factory(case_service.engine).begin() as s:
+        append(s, ConversationCaseRow, conversation_key="social:late-link", case_id=case_id)
+    with Session(case_service.engine) as s:
+        assert s.get(ConversationCaseRow, "social:late-link").case_id == case_id

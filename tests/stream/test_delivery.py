@@ -24,6 +24,8 @@ from pipeline.ingest.validate import Rejection, Validator
 
 MESSAGES = 1500
 CLAIM_IDLE_MS = 1000
+#: a worker's start-up compiles the vulnerability rules (one to two minutes on a 2-core machine)
+START_UP_S = 300
 
 
 def _worker(consumer: str, stream: str, env: dict[str, str]) -> subprocess.Popen:
@@ -64,7 +66,7 @@ def test_a_killed_worker_loses_nothing_and_its_successor_duplicates_nothing(
 
     first = _worker("w1", stream_key, env)
     try:
-        _wait_for(lambda: filed() > 20, 120, "the first worker to file some flags")
+        _wait_for(lambda: filed() > 20, START_UP_S, "the first worker to file some flags")
         pending = client.xpending(stream_key, "workers")["pending"]
         first.send_signal(signal.SIGKILL)
         first.wait(10)
@@ -76,7 +78,7 @@ def test_a_killed_worker_loses_nothing_and_its_successor_duplicates_nothing(
     time.sleep(CLAIM_IDLE_MS / 1000 + 0.5)  # the dead worker's entries are now idle long enough to claim
 
     second = _worker("w2", stream_key, env)
-    out, errors = second.communicate(timeout=300)
+    out, errors = second.communicate(timeout=START_UP_S + 300)
     assert second.returncode == 0, errors[-2000:]
     assert client.xpending(stream_key, "workers")["pending"] == 0, "every entry acknowledged"
 
