@@ -17,7 +17,7 @@ from typing import Annotated, Any, TextIO
 import typer
 from rich.table import Table
 
-from pipeline.config import get_settings, offline_model_environment
+from pipeline.config import Settings, get_settings, offline_model_environment
 from pipeline.commands.cases import cases_app, users_app
 from pipeline.commands.feedback import feedback_app
 from pipeline.console import err, print_json, progress
@@ -340,11 +340,14 @@ def bench_stream_command(
     database_url: Annotated[str | None, typer.Option(help="PostgreSQL server for the Redis → PostgreSQL path "
                                                      "(a throwaway database is made there); empty skips it")] =
     "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    readers: Annotated[int | None, typer.Option(min=0, help="reading worker processes (default: "
+                                                "EARLYWARN_STREAM_READERS); 0 reads in the stream's process")] = None,
 ) -> None:
     """Sustained messages/s and ingest-to-flag latency: file → SQLite and Redis → PostgreSQL."""
     from pipeline.benchmarks.stream import bench_stream
 
-    print_json(bench_stream(get_settings(), _best_scorer(model), messages, rate, seconds, database_url or None))
+    print_json(bench_stream(_with_readers(get_settings(), readers), _best_scorer(model), messages, rate, seconds,
+                            database_url or None))
 
 
 @bench_app.command("report")
@@ -505,6 +508,10 @@ def _best_scorer(model: str | None) -> Any:
     return _scorer_name(model) if model else best_available(get_settings())
 
 
+def _with_readers(settings: Settings, readers: int | None) -> Settings:
+    return settings if readers is None else settings.model_copy(update={"stream_readers": readers})
+
+
 @app.command()
 def stream(
     source: Annotated[str, typer.Option(help="file:PATH, stdin, replay[:SPEEDUP] (the real Twitter threads) or "
@@ -516,12 +523,14 @@ def stream(
     limit: Annotated[int | None, typer.Option(help="replay: stop after this many messages")] = None,
     live: Annotated[bool, typer.Option(help="show live counters")] = True,
     until_idle: Annotated[bool, typer.Option(help="redis: stop once the stream has nothing new")] = False,
+    readers: Annotated[int | None, typer.Option(min=0, help="reading worker processes (default: "
+                                                "EARLYWARN_STREAM_READERS); 0 reads in the stream's process")] = None,
 ) -> None:
     """Run the pipeline: validate, score, track conversations, route flags into the case tracker.
     Malformed input goes to the dead-letter store with its reason; Ctrl-C stops cleanly."""
     from pipeline.commands.stream import run_stream
 
-    print_json(run_stream(get_settings(), source, _best_scorer(model), max_batch, max_wait_ms, limit, live,
+    print_json(run_stream(_with_readers(get_settings(), readers), source, _best_scorer(model), max_batch, max_wait_ms, limit, live,
                           stop_when_idle=until_idle))
 
 

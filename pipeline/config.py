@@ -83,6 +83,9 @@ class Settings(BaseSettings):
                                        "stream before the endpoint answers 503")
     conversation_idle_hours: float = Field(default=48.0, gt=0, description="a conversation with no message for "
                                            "this long is closed and its state dropped")
+    stream_readers: int = Field(default=0, ge=0, le=64, description="worker processes that read batches (score, "
+                                "tag) beside a stream's own, forked to share its loaded models; 0 reads in the "
+                                "stream's process. The number of cores is a good start")
     stream_state_path: Path | None = Field(default=None, description="where a stream worker snapshots its "
                                            "conversation states (JSONL); empty: models_dir/stream-state.jsonl")
     routing_rules: Path | None = Field(default=None, description="routing rules (YAML); the shipped ones if empty")

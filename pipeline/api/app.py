@@ -156,8 +156,8 @@ def ingest_from_settings(settings: Any) -> tuple[Ingest | None, InlineStream | N
     from pipeline.scoring.registry import best_available
     from pipeline.stream.runner import StreamRunner
 
-    try:
-        stages = build_stages(settings, best_available(settings))
+    try:  # read in the server's own process: forking reading workers from a running server is not safe
+        stages = build_stages(settings.model_copy(update={"stream_readers": 0}), best_available(settings))
     except ModelNotTrainedError as exc:
         log.warning("POST /ingest is off: %s", exc)
         return None, None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -79,16 +80,13 @@ def _write_messages(path: Path, settings: Settings, count: int) -> list[str]:
 
 
 def _file_path(settings: Settings, scorer: ScorerName, lines_path: Path, rate: float, seconds: float) -> dict[str, Any]:
-    with fresh_store("sqlite:///unused.db") as url:
-        stages = build_stages(settings, scorer, database_url=url)
+    with fresh_store("sqlite:///unused.db") as url, closing(build_stages(settings, scorer, database_url=url)) as stages:
         StreamRunner(_fresh(stages)).run(FileSource(lines_path), max_batch=64)  # warm-up: models, caches
-    with fresh_store("sqlite:///unused.db") as url:
-        stages = build_stages(settings, scorer, database_url=url)
+    with fresh_store("sqlite:///unused.db") as url, closing(build_stages(settings, scorer, database_url=url)) as stages:
         drained = _throughput(StreamRunner(_fresh(stages)).run(FileSource(lines_path), max_batch=256).snapshot())
     paced_path = lines_path.with_name("paced.jsonl")
     paced_path.write_text("".join(lines_path.read_text().splitlines(keepends=True)[: int(rate * seconds)]))
-    with fresh_store("sqlite:///unused.db") as url:
-        stages = build_stages(settings, scorer, database_url=url)
+    with fresh_store("sqlite:///unused.db") as url, closing(build_stages(settings, scorer, database_url=url)) as stages:
         paced = StreamRunner(_fresh(stages)).run(PacedFile(paced_path, rate), max_batch=256, max_wait_s=0.0).snapshot()
     return {"sustained": drained, f"at_{rate:g}_per_s": paced}
 
@@ -99,8 +97,7 @@ def _redis_path(settings: Settings, scorer: ScorerName, lines: list[str], databa
 
     client = redis.Redis.from_url(settings.redis_url)
     out: dict[str, Any] = {}
-    with fresh_store(database_url) as url:
-        stages = build_stages(settings, scorer, database_url=url)
+    with fresh_store(database_url) as url, closing(build_stages(settings, scorer, database_url=url)) as stages:
         stream = f"earlywarn-bench:{time.time_ns()}"
         producer = RedisStreamProducer(stream, url=settings.redis_url)
         producer.publish(lines)
@@ -109,8 +106,7 @@ def _redis_path(settings: Settings, scorer: ScorerName, lines: list[str], databa
         out["sustained"] = _throughput(StreamRunner(_fresh(stages)).run(source, max_batch=256).snapshot())
         source.close()
         client.delete(stream)
-    with fresh_store(database_url) as url:
-        stages = build_stages(settings, scorer, database_url=url)
+    with fresh_store(database_url) as url, closing(build_stages(settings, scorer, database_url=url)) as stages:
         stream = f"earlywarn-bench:{time.time_ns()}"
         offered = lines[: int(rate * seconds)]
 
@@ -152,6 +148,7 @@ def bench_stream(settings: Settings, scorer: ScorerName, messages: int = 20_000,
         "scorer": scorer.value,
         "data": f"{len(lines)} real Twitter thread messages (twcs head, then airline threads) in time order",
         "host_speed_ms": host_speed_ms(),
+        "reading_workers": settings.stream_readers,
         "file_to_sqlite": _file_path(settings, scorer, lines_path, rate, seconds),
     }
     if database_url:

@@ -59,4 +59,5 @@ def run_stream(settings: Settings, source_spec: str, scorer: ScorerName, max_bat
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         source.close()
+        stages.close()
     return {"source": source_spec, "scorer": scorer.value, **runner.counters.snapshot()}

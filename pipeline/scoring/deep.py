@@ -11,6 +11,7 @@ longest in the request. Cues still come from the cue extractor: they explain the
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,6 +30,9 @@ from pipeline.signals import CueAnalysis, CueExtractor
 ONNX_FILE = "model.onnx"
 CALIBRATOR_FILE = "calibrator.joblib"
 META_FILE = "meta.json"
+
+
+_FORKED_AWAY: list[object] = []  # ONNX sessions inherited by a forked process, which must not free them
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,8 @@ class DeepScorer:
             options.intra_op_num_threads = threads
         if shared_cpu:  # idle ONNX Runtime workers spin by default, burning the core the caller's own work needs
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(directory / ONNX_FILE), options, providers=["CPUExecutionProvider"])
+        self._graph, self._options = directory / ONNX_FILE, options
+        self.session = self._open()
         self.tokenizer = load_tokenizer(directory)
         self.meta, self.calibrator, self.fast = meta, calibrator, fast
         self.maps = meta.maps(calibrator, meta.threshold)
@@ -125,8 +130,18 @@ class DeepScorer:
         """Severity decisions: none unless flagged, else the level after the offsets tuned for macro-F1."""
         return self.maps.offsets.decide(prediction.severity, flagged)
 
+    def _open(self):  # -> onnxruntime.InferenceSession
+        import onnxruntime as ort
+
+        self._opened_in = os.getpid()
+        return ort.InferenceSession(str(self._graph), self._options, providers=["CPUExecutionProvider"])
+
     def predict_raw(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The network's own P(complaint) and severity distribution, before calibration."""
+        if self._opened_in != os.getpid():  # a forked reading worker: the session's thread pool stayed behind
+            # and the inherited session is kept, never freed: its destructor would wait for those threads for ever
+            _FORKED_AWAY.append(self.session)
+            self.session = self._open()
         raw = np.empty(len(texts), dtype=np.float64)
         severity = np.empty((len(texts), len(SEVERITY_NAMES)), dtype=np.float64)
         order = np.argsort([len(t) for t in texts], kind="stable")  # length buckets: little padding

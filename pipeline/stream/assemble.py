@@ -24,6 +24,7 @@ from pipeline.ingest.validate import IngestLimits, Validator
 from pipeline.routing.rules import RoutingRules
 from pipeline.schema import Message, VulnerabilityFinding
 from pipeline.scoring.registry import ScorerName, load_scorer
+from pipeline.stream.reading import ReadingPool
 from pipeline.stream.runner import FlagPublisher, Stages
 
 SOURCE_SPECS = "file:PATH, stdin, replay[:SPEEDUP], redis[:STREAM]"
@@ -85,7 +86,7 @@ def build_stages(settings: Settings, scorer: ScorerName = ScorerName.cascade, fl
         from pipeline.stream.sinks.webhook import WebhookSink
 
         publishers.append(WebhookSink(settings.webhook_url, secret=settings.webhook_secret or None))
-    return Stages(
+    stages = Stages(
         validator=Validator(limits),
         dead_letters=DeadLetterStore(settings.dead_letter_url or url),
         scorer=load_scorer(scorer, settings, shared_cpu=True),
@@ -97,6 +98,9 @@ def build_stages(settings: Settings, scorer: ScorerName = ScorerName.cascade, fl
         topics=_topics(settings),
         vulnerability=VulnerabilityFindings(),
     )
+    if settings.stream_readers:  # forked last, when every model is loaded
+        stages.pool = ReadingPool(stages.readers, settings.stream_readers)
+    return stages
 
 
 class VulnerabilityFindings:

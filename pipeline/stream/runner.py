@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,10 +27,19 @@ from pipeline.ingest.deadletter import DeadLetterStore
 from pipeline.ingest.sources.base import Envelope, Source, has_backlog
 from pipeline.ingest.validate import Rejection, Validator
 from pipeline.routing.rules import Route, RoutingInput, RoutingRules
-from pipeline.schema import Author, ConversationRisk, Flag, Message, MessageScore, RiskLevel, VulnerabilityFinding
-from pipeline.scoring.base import Scorer, begin_scoring
+from pipeline.schema import (
+    Author,
+    ConversationRisk,
+    Flag,
+    Message,
+    MessageScore,
+    RiskLevel,
+    VulnerabilityFinding,
+)
+from pipeline.scoring.base import Scorer
 from pipeline.signals.topic import COARSE, coarse_topic
 from pipeline.stream.counters import StreamCounters
+from pipeline.stream.reading import Readers, Reading, ReadingPool
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +79,15 @@ class Stages:
     publishers: list[FlagPublisher] = field(default_factory=list)
     topics: TopicTagger | None = None
     vulnerability: VulnerabilityTagger | None = None
+    pool: ReadingPool | None = None  # worker processes that read batches beside this one; None: read here
+
+    @property
+    def readers(self) -> Readers:
+        return Readers(self.scorer, self.forecaster, self.topics, self.vulnerability)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
 
 
 def micro_batches(source: Source, max_batch: int, max_wait_s: float) -> Iterator[list[Envelope]]:
@@ -91,18 +110,14 @@ def micro_batches(source: Source, max_batch: int, max_wait_s: float) -> Iterator
 
 @dataclass
 class Analysed:
-    """A batch validated and read by every model that needs no conversation state; its scores may still
-    be on the scoring thread. Folding it into the conversations (in arrival order) comes next."""
+    """A batch validated, and being read by every model that needs no conversation state (on the scoring
+    thread or in a reading worker). Folding it into the conversations, in arrival order, comes next."""
 
     delivery_ids: list[str]
     received: int
     rejections: list[Rejection]
     messages: list[tuple[Message, float]]
-    customer: list[Message]  # the messages scored, in order
-    scores: Future[list[MessageScore]] | None
-    trouble: list[float]
-    topics: dict[str, str | None]
-    disclosed: dict[str, list[VulnerabilityFinding]]
+    reading: Future[Reading] | None  # None: no message was accepted
 
 
 @dataclass
@@ -119,14 +134,14 @@ class Prepared:
 
 
 class StreamRunner:
-    """Under a backlog, three batches at once, each step in order: batch k+1 is analysed (validated,
-    scored, tagged) while batch k's staged scoring finishes on the scoring thread, then batch k is
-    decided (folded into its conversations, routed), while batch k-1 is written. A staged scorer's slow
-    stage (the cascade's deep rescoring) runs in ONNX Runtime, which releases the GIL, so another core
-    works meanwhile. A batch is held back only when it is full and the source says the next one is
-    already there (`has_backlog`); otherwise it is decided at once, so a burst's last batch never waits
-    for new input. Writes and acknowledgements keep their order, with at most one batch being written
-    and at most three unacknowledged."""
+    """Under a backlog, several batches at once, each step in order: batch k+1 is analysed (validated,
+    and read by the models) while batch k is still being read, then batch k is decided (folded into its
+    conversations, routed), while batch k-1 is written. Reading happens on the scoring thread for a staged
+    scorer's slow stage (the cascade's deep rescoring runs in ONNX Runtime, which releases the GIL) or,
+    with a reading pool, wholly in worker processes, `workers + 1` batches at a time, so every core
+    works. A batch is held back only when it is full and the source says the next one is already there
+    (`has_backlog`); otherwise it is decided at once, so a burst's last batch never waits for new input.
+    Decisions, writes and acknowledgements keep arrival order, with at most one batch being written."""
 
     def __init__(self, stages: Stages, counters: StreamCounters | None = None) -> None:
         self.stages = stages
@@ -142,30 +157,33 @@ class StreamRunner:
         with ThreadPoolExecutor(1, thread_name_prefix="earlywarn-writer") as writer, \
                 ThreadPoolExecutor(1, thread_name_prefix="earlywarn-scorer") as scoring:
             in_flight: Future[None] | None = None
-            waiting: Analysed | None = None  # analysed, not yet decided
+            waiting: deque[Analysed] = deque()  # analysed (maybe still being read), not yet decided
+            depth = self.stages.pool.workers + 1 if self.stages.pool else 1  # a worker never waits for a batch
             for batch in micro_batches(source, max_batch, max_wait_s):
                 if checkpoint is not None and time.monotonic() >= next_checkpoint:
-                    # the waiting batch is in no conversation state yet, and is unacknowledged: the
-                    # snapshot stays consistent without it
+                    # the waiting batches are in no conversation state yet, and are unacknowledged: the
+                    # snapshot stays consistent without them
                     if in_flight is not None:
                         in_flight.result()
                         in_flight = None
                     checkpoint()
                     next_checkpoint = time.monotonic() + checkpoint_every_s
-                analysed = self.analyse(batch, scoring) if batch else None  # a quiet source: decide what waits
-                if waiting is not None:
-                    in_flight = self._write(writer, source, in_flight, self.decide(waiting))
-                waiting = analysed
-                if waiting is not None and (len(batch) < max_batch or not has_backlog(source)):
-                    # nothing to overlap it with: holding it for the next arrival would only add latency
-                    in_flight = self._write(writer, source, in_flight, self.decide(waiting))
-                    waiting = None
+                if batch:
+                    waiting.append(self.analyse(batch, scoring))
+                while len(waiting) > depth:
+                    in_flight = self._write(writer, source, in_flight, self.decide(waiting.popleft()))
+                if not batch or len(batch) < max_batch or not has_backlog(source):
+                    # nothing to overlap them with (a quiet source, a short batch, no backlog): holding
+                    # them for the next arrival would only add latency
+                    while waiting:
+                        in_flight = self._write(writer, source, in_flight, self.decide(waiting.popleft()))
                 lag = getattr(source, "lag", None)
                 if callable(lag):
                     self.counters.lag = lag()
                 if on_batch:
                     on_batch(self.counters)
-            in_flight = self._write(writer, source, in_flight, self.decide(waiting) if waiting else None)
+            while waiting:
+                in_flight = self._write(writer, source, in_flight, self.decide(waiting.popleft()))
             if in_flight is not None:
                 in_flight.result()
         if checkpoint is not None:
@@ -184,8 +202,8 @@ class StreamRunner:
         return self.decide(self.analyse(batch))
 
     def analyse(self, batch: list[Envelope], scoring: Executor | None = None) -> Analysed:
-        """Everything that reads one message at a time: validation, the scores (a staged scorer's slow
-        stage left running on `scoring`, if given), the turn model, topics and vulnerability."""
+        """Validation, then the models that read one message at a time (scores, turn model, topics,
+        vulnerability): in a reading worker, or here with a staged scorer's slow stage left on `scoring`."""
         s = self.stages
         read_at = time.time()
         messages: list[tuple[Message, float]] = []
@@ -196,17 +214,15 @@ class StreamRunner:
                 rejections.append(result)
             else:
                 messages.append((result, envelope.ingested_at or read_at))
-        customer = [m for m, _ in messages if m.author is Author.customer]
-        texts = [m.text for m in customer]
-        return Analysed(
-            delivery_ids=[e.delivery_id for e in batch], received=len(batch), rejections=rejections, messages=messages,
-            customer=customer, scores=begin_scoring(s.scorer, customer, scoring) if customer else None,
-            trouble=s.forecaster.trouble([m for m, _ in messages]),
-            topics=dict(zip((m.id for m in customer), s.topics.topics(texts), strict=True))
-            if s.topics and customer else {},
-            disclosed=dict(zip((m.id for m in customer), s.vulnerability.findings(customer), strict=True))
-            if s.vulnerability and customer else {},
-        )
+        accepted = [m for m, _ in messages]
+        if not accepted:
+            reading = None
+        elif s.pool is not None:
+            reading = s.pool.read(accepted)
+        else:
+            reading = s.readers.read(accepted, scoring)
+        return Analysed(delivery_ids=[e.delivery_id for e in batch], received=len(batch), rejections=rejections,
+                        messages=messages, reading=reading)
 
     def decide(self, batch: Analysed) -> Prepared:
         """The batch folded into its conversations in arrival order and routed: flags ready to write."""
@@ -240,9 +256,14 @@ class StreamRunner:
 
     def _route(self, batch: Analysed) -> tuple[list[Flag], list[tuple[str, Flag]], dict[str, float]]:
         s = self.stages
-        messages, topics, disclosed = batch.messages, batch.topics, batch.disclosed
-        scores = dict(zip((m.id for m in batch.customer), batch.scores.result(), strict=True)) if batch.scores else {}
-        trouble = batch.trouble
+        messages = batch.messages
+        assert batch.reading is not None  # a batch with accepted messages is being read
+        read = batch.reading.result()
+        customer = [m.id for m, _ in messages if m.author is Author.customer]
+        scores = dict(zip(customer, read.scores, strict=True))
+        topics = dict(zip(customer, read.topics, strict=True))
+        disclosed = dict(zip(customer, read.disclosed, strict=True))
+        trouble = read.trouble
         flags: dict[str, Flag] = {}  # one flag per conversation per batch: its messages in order
         announce: list[tuple[str, Flag]] = []
         arrived: dict[str, float] = {}
