@@ -6,8 +6,9 @@ state, assess the risk, route what reached the flag level, file it on the conver
 publish the flags whose level rose, and only then acknowledge the batch to the source. A crash
 anywhere before the acknowledgement means redelivery, and every write downstream is idempotent
 on message id, so redelivery duplicates nothing. At most three batches are unacknowledged at once
-(one being written, one waiting to be decided, one being analysed), and the loop waits on the writer
-before it takes more: a slow sink slows the reads, and the backlog waits at the source (Redis keeps it).
+(one being written, one waiting to be decided, one being analysed; with N reading workers, N + 3),
+and the loop waits on the writer before it takes more: a slow sink slows the reads, and the backlog
+waits at the source (Redis keeps it).
 """
 
 from __future__ import annotations
