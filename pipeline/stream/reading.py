@@ -59,7 +59,7 @@ class Readers:
         scores = begin_scoring(self.scorer, customer, scoring) if customer else None
         trouble = self.forecaster.trouble(messages)
         topics = self.topics.topics(texts) if self.topics and customer else [None] * len(customer)
-        disclosed = self.vulnerability.findings(customer) if self.vulnerability and customer else [[]] * len(customer)
+        disclosed = self.vulnerability.findings(customer) if self.vulnerability and customer else [[] for _ in customer]
         reading: Future[Reading] = Future()
 
         def finish(done: Future[list[MessageScore]] | None) -> None:
