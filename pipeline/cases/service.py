@@ -868,8 +868,8 @@ def _save_cases(s: Session, cases: Sequence[CaseRow]) -> None:
     changed = []
     for case in cases:
         modified = _CASE_ATTRIBUTES - inspect(case).unmodified
-        if modified - INTAKE_COLUMNS:  # a programming error: those changes would be lost
-            raise RuntimeError(f"intake changed {sorted(modified - INTAKE_COLUMNS)} on case {case.id}; "
+        if outside := modified - INTAKE_COLUMNS:  # a programming error: those changes would be lost
+            raise RuntimeError(f"intake changed {sorted(outside)} on case {case.id}; "
                                "add them to INTAKE_COLUMNS")
         if modified:
             changed.append(case)
