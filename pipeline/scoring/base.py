@@ -29,6 +29,15 @@ class StagedScorer(Scorer, Protocol):
         ...
 
 
+@runtime_checkable
+class ForkAware(Protocol):
+    """A scorer holding something a fork does not carry over (an ONNX Runtime session's thread pool)."""
+
+    def after_fork(self) -> None:
+        """Rebuild it in this process, if this process is a fork of the one that built it."""
+        ...
+
+
 def begin_scoring(scorer: Scorer, batch: Sequence[Message], executor: Executor | None) -> Future[list[MessageScore]]:
     """`scorer.score(batch)` as a future: staged where the scorer can be and an executor is given,
     else computed here (a finished future)."""

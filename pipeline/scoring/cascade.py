@@ -87,6 +87,9 @@ class CascadeScorer:
             raise ModelNotTrainedError("cascade", directory, hint="choose its band with `earlywarn export --model cascade`")
         return cls(fast, deep, CascadeMeta.from_json((directory / META_FILE).read_text()))
 
+    def after_fork(self) -> None:
+        self.deep.after_fork()
+
     def predict_texts(self, texts: Sequence[str]) -> Merged:
         """The merged prediction, which rows the deep model decided, the severity levels, the cue analyses."""
         return self._triage(texts).rescore(self.deep)

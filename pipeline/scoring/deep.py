@@ -133,15 +133,21 @@ class DeepScorer:
     def _open(self):  # -> onnxruntime.InferenceSession
         import onnxruntime as ort
 
-        self._opened_in = os.getpid()
-        return ort.InferenceSession(str(self._graph), self._options, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(self._graph), self._options, providers=["CPUExecutionProvider"])
+        self._opened_in = os.getpid()  # only once it opened: a failed reopen is tried again, never skipped
+        return session
+
+    def after_fork(self) -> None:
+        """A forked process (a reading worker) opens its own session: the inherited one's thread pool
+        stayed in the parent. The inherited session is kept, never freed: its destructor would wait
+        for those threads for ever."""
+        if self._opened_in != os.getpid():
+            _FORKED_AWAY.append(self.session)
+            self.session = self._open()
 
     def predict_raw(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The network's own P(complaint) and severity distribution, before calibration."""
-        if self._opened_in != os.getpid():  # a forked reading worker: the session's thread pool stayed behind
-            # and the inherited session is kept, never freed: its destructor would wait for those threads for ever
-            _FORKED_AWAY.append(self.session)
-            self.session = self._open()
+        self.after_fork()  # a no-op unless forked since the session was opened
         raw = np.empty(len(texts), dtype=np.float64)
         severity = np.empty((len(texts), len(SEVERITY_NAMES)), dtype=np.float64)
         order = np.argsort([len(t) for t in texts], kind="stable")  # length buckets: little padding

@@ -10,13 +10,14 @@ The workers are forked from the process that built the stages, after the models 
 share those models copy-on-write and start in milliseconds, where loading them again would take a
 minute (the vulnerability rules alone compile 11 MB of patterns). They are forked before the stream
 starts its own threads, and they touch nothing but the models: never a database connection, a
-socket or a lock the parent holds. ONNX Runtime's thread pool does not survive a fork, so a deep
-scorer reopens its session in a child (`DeepScorer.predict_raw`).
+socket or a lock the parent holds. ONNX Runtime's thread pool does not survive a fork, so each
+worker reopens a deep scorer's session as it starts (`DeepScorer.after_fork`).
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 import multiprocessing
 import os
 from collections.abc import Sequence
@@ -26,11 +27,13 @@ from typing import TYPE_CHECKING
 
 from pipeline.errors import ConfigError
 from pipeline.schema import Author, Message, MessageScore, VulnerabilityFinding
-from pipeline.scoring.base import Scorer, begin_scoring
+from pipeline.scoring.base import ForkAware, Scorer, begin_scoring
 
 if TYPE_CHECKING:
     from pipeline.conversation.forecast import Forecaster
     from pipeline.stream.runner import TopicTagger, VulnerabilityTagger
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,17 @@ def _read_in_worker(messages: list[Message]) -> Reading:
     return _INHERITED.read(messages).result()
 
 
+def _start_worker() -> None:
+    """Whatever a fork does not carry over is rebuilt as the worker starts, not in its first batch
+    (where opening an ONNX session, about 0.1 s, went into that batch's latency)."""
+    if _INHERITED is not None and isinstance(_INHERITED.scorer, ForkAware):
+        try:
+            _INHERITED.scorer.after_fork()
+        except Exception as exc:  # noqa: BLE001 - ONNX Runtime raises plain Exceptions. An initializer that
+            # raises leaves only a broken pool, the reason lost; the first batch retries and fails with it
+            log.warning("a reading worker could not reopen its scorer as it started (%s); its first batch retries", exc)
+
+
 def _ready() -> None:
     """Nothing: the task that makes the pool fork its workers."""
 
@@ -105,7 +119,8 @@ class ReadingPool:
         gc.collect()
         gc.freeze()  # the loaded models leave the collector's lists: a collection in a worker copies fewer pages
         self.workers = workers
-        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+        self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                         initializer=_start_worker)
         self._pool.submit(_ready).result()  # the first task forks every worker: now, before the stream's threads
 
     def read(self, messages: Sequence[Message]) -> Future[Reading]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from pipeline.errors import ConfigError
 from pipeline.ingest.sources.file import FileSource
 from pipeline.ingest.sources.replay import ReplaySource
+from pipeline.stream import reading
 from pipeline.stream.reading import ReadingPool
 from pipeline.stream.runner import StreamRunner
 from tests.stream.test_runner import _filed, _fresh_stages, _replay_file, _Scripted, cascade  # noqa: F401
@@ -28,6 +30,20 @@ def test_a_forked_worker_reads_a_batch_as_the_stream_process_does(stages, cascad
     assert [s.model_dump() for s in there.scores] == [s.model_dump() for s in here.scores]
     assert there.trouble == here.trouble
     assert len(there.scores) == sum(m.author.value == "customer" for m in messages) > 0
+
+
+def _deep_session_opened_here() -> bool:
+    assert reading._INHERITED is not None
+    return reading._INHERITED.scorer.deep._opened_in == os.getpid()
+
+
+def test_a_reading_worker_opens_its_own_onnx_session_as_it_starts(stages, cascade):  # noqa: F811
+    pool = ReadingPool(replace(stages, scorer=cascade).readers, workers=1)
+    try:  # before any batch: opening it in the first one would add its cost to that batch's latency
+        assert pool._pool.submit(_deep_session_opened_here).result(timeout=READ_TIMEOUT_S)
+    finally:
+        pool.close()
+    assert cascade.deep._opened_in == os.getpid()  # the stream's own process keeps its session
 
 
 def test_a_stream_with_reading_workers_files_exactly_what_one_without_files(stages, cascade, tmp_path, settings):  # noqa: F811
