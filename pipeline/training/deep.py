@@ -15,7 +15,7 @@ import torch
 from torch.nn import functional as F
 
 from pipeline.config import Settings
-from pipeline.scoring.deep_model import MAX_TOKENS, ComplaintEncoder, load_tokenizer
+from pipeline.scoring.deep_model import MAX_TOKENS, ComplaintEncoder, load_tokenizer, token_buckets
 from pipeline.training.params import load_params
 
 UNKNOWN_SEVERITY = -1  # a complaint whose severity the annotators did not give: no severity loss
@@ -103,14 +103,10 @@ def predict(model: ComplaintEncoder, texts: Sequence[str], batch_size: int = 64,
     """P(complaint) (uncalibrated) and the 5-way severity distribution, in input order."""
     tokenizer = load_tokenizer()
     model.eval()
-    order = np.argsort([len(t) for t in texts], kind="stable")  # similar lengths pad less
     p_complaint = np.empty(len(texts), dtype=np.float32)
     p_severity = np.empty((len(texts), 5), dtype=np.float32)
-    for start in range(0, len(texts), batch_size):
-        idx = order[start:start + batch_size]
-        batch = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=max_tokens,
-                          return_tensors="pt")
-        logit, sev = model(batch["input_ids"], batch["attention_mask"])
+    for idx, input_ids, attention_mask in token_buckets(tokenizer, texts, batch_size, max_tokens):
+        logit, sev = model(torch.from_numpy(input_ids), torch.from_numpy(attention_mask))
         p_complaint[idx] = torch.sigmoid(logit).numpy()
         p_severity[idx] = torch.softmax(sev, dim=-1).numpy()
     return p_complaint, p_severity

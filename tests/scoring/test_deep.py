@@ -13,6 +13,7 @@ from pipeline.errors import ModelNotTrainedError
 from pipeline.schema import Message, Severity
 from pipeline.scoring import Scorer
 from pipeline.scoring.deep import DeepScorer, compose_severity
+from pipeline.scoring.deep_model import MAX_TOKENS, load_tokenizer, token_buckets
 from pipeline.training.deep import DeepConfig, finetune, predict
 
 
@@ -45,6 +46,26 @@ def test_onnx_fp32_matches_pytorch_and_int8_stays_close(tuned, artefact):
     assert np.abs(fp32 - torch_p).max() < 1e-4
     assert np.abs(int8 - torch_p).max() < 0.1
     assert (artefact / "int8.onnx").stat().st_size < (artefact / "fp32" / "model.onnx").stat().st_size / 3
+
+
+def test_buckets_group_texts_by_token_count_and_pad_as_the_tokenizer_does(training_sample):
+    tokenizer = load_tokenizer()
+    # A long link is few word pieces and a run of emoji many: character counts would misplace both.
+    texts = training_sample["text"].tolist()[:200] + ["https://t.co/" + "abcdefghij" * 6, "😡🤬" * 20, ""]
+    seen, widths, slots = [], [], 0
+    for idx, input_ids, attention_mask in token_buckets(tokenizer, texts, 16):
+        reference = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=MAX_TOKENS,
+                              return_tensors="np")
+        assert np.array_equal(input_ids, reference["input_ids"])
+        assert np.array_equal(attention_mask, reference["attention_mask"])
+        seen.extend(idx.tolist())
+        widths.append(input_ids.shape[1])
+        slots += input_ids.size
+    assert sorted(seen) == list(range(len(texts)))
+    assert widths == sorted(widths)  # each batch no wider than the next: padding only to neighbours' lengths
+    lengths = sorted(len(ids) for ids in tokenizer(texts, truncation=True, max_length=MAX_TOKENS)["input_ids"])
+    assert slots == sum(len(chunk) * chunk[-1] for chunk in (lengths[i:i + 16] for i in range(0, len(texts), 16)))
+    assert list(token_buckets(tokenizer, [], 16)) == []
 
 
 def test_the_deep_scorer_honours_the_interface(artefact):
