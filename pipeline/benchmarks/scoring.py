@@ -21,11 +21,12 @@ import numpy as np
 from pipeline.benchmarks.timing import best_rate
 from pipeline.config import Settings
 from pipeline.datasets.twitter_threads import load_twcs_tweets
+from pipeline.scoring import deep
 from pipeline.scoring.registry import ScorerName, available_scorers, load_scorer
 from pipeline.training.deep_runs import torch_dir
 
 BATCH = 512
-DEEP_BATCH = 64  # the deep network's batch in both PyTorch and ONNX Runtime, so the two compare
+DEEP_BATCH = deep.BATCH  # the served network's batch, in PyTorch as in ONNX Runtime, so the two compare
 DEEP_FP32 = "deep-pytorch-fp32"
 
 
