@@ -8,6 +8,7 @@ the pinned stack does not carry.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,10 +66,11 @@ class Quantization:
 QUANTIZATION = Quantization(per_channel=True)
 
 
-def quantize_int8(source: Path, target: Path, how: Quantization = QUANTIZATION) -> Path:
-    """Dynamic int8 weights for the MatMuls: about 4× smaller, 2–3× faster on CPU."""
+def quantize_int8(source: Path, target: Path, how: Quantization = QUANTIZATION, exclude: Sequence[str] = ()) -> Path:
+    """Dynamic int8 weights for the MatMuls: about 4× smaller, 2–3× faster on CPU. `exclude` names nodes
+    to leave fp32 (scripts/quantization_fidelity.py measures what each would buy)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=how.per_channel,
-                     reduce_range=how.reduce_range)
+                     reduce_range=how.reduce_range, nodes_to_exclude=list(exclude))
     return target
