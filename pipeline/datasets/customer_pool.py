@@ -1,5 +1,4 @@
-"""Unlabelled customer messages to companies: what the fast model learns from the deep model, and a
-sample of the traffic the cascade's band is sized on.
+"""Unlabelled customer messages to companies: what the fast model learns from the deep model.
 
 The fast model is distilled from the deep one on real customer tweets nobody labelled: the first
 customer turn of every airline thread and every inbound tweet of the twcs head. They are written
@@ -55,18 +54,3 @@ def load_customer_pool(
             kept.append(text)
     random.Random(seed).shuffle(kept)
     return CustomerPool(kept[:size], drawn_from=len(messages))
-
-
-def load_follow_ups(data_dir: Path | None = None, size: int = 5_000, seed: int = 13) -> list[str]:
-    """Up to `size` distinct customer turns after the first in the airline threads: real traffic that
-    neither the distillation pool (first turns, twcs) nor the scoring benchmark (the twcs head) holds,
-    so the fast model has not learnt from it and a band sized on it is not sized on the benchmark."""
-    kept, seen = [], set()
-    for thread in load_airline_threads("raw", data_dir, keep_placeholders=False):
-        for turn in thread.customer_turns[1:]:
-            key = normalise_text(turn.text)
-            if len(key) >= MIN_CHARS and key not in seen:
-                seen.add(key)
-                kept.append(turn.text)
-    random.Random(seed).shuffle(kept)
-    return kept[:size]

@@ -2,9 +2,8 @@
 model is unsure of.
 
 The uncertain band is an interval of the fast model's calibrated P(complaint), chosen on
-out-of-fold predictions as the band sending the least customer traffic to the deep model while the
-cascade loses at most a quarter of a macro-F1 point against the deep model alone
-(`pipeline.training.cascade`). Cues are extracted once, by the fast
+out-of-fold predictions as the narrowest band whose cascade loses at most half a macro-F1 point
+against the deep model alone (`pipeline.training.cascade`). Cues are extracted once, by the fast
 stage, and explain every message whichever model decided it. The two stages can run apart
 (`begin`, the `StagedScorer` protocol): the stream overlaps the deep rescoring with its other work.
 """
@@ -53,7 +52,6 @@ class CascadeMeta:
     deep_version: str
     rescored_share: float  # share of the complaint tweets' out-of-fold scores inside the band
     chosen_on: str
-    traffic_share: float | None = None  # share of the traffic sample the band was sized on (None: sized on the tweets)
 
     @classmethod
     def from_json(cls, text: str) -> CascadeMeta:

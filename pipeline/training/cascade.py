@@ -1,9 +1,8 @@
 """Choosing the cascade's uncertain band on out-of-fold predictions, and measuring it the same way.
 
-The band is the interval of the fast model's P(complaint) that sends the least traffic to the deep
-model while losing at most `FIT_LOSS_POINTS` macro-F1 points against the deep model alone on the
-folds it is chosen on. Its cost is counted on a sample of real customer traffic when one is given
-(the labelled tweets are 43 % random tweets, which a contact centre never sees), else on the tweets. The protocol then applies each fold's band, chosen on the other nine
+The band is the narrowest interval of the fast model's P(complaint) such that sending it to the
+deep model loses at most `FIT_LOSS_POINTS` macro-F1 points against the deep model alone on the
+folds it is chosen on. The protocol then applies each fold's band, chosen on the other nine
 folds, to that fold, so the reported loss (target ≤ 0.5 points) is measured on tweets the band
 never saw; fitting to half the allowance leaves room for the difference.
 """
@@ -34,29 +33,23 @@ def macro_f1(labels: np.ndarray, decision: np.ndarray) -> float:
 
 
 def choose_band(fast: OutOfFold, deep: OutOfFold, labels: np.ndarray, rows: np.ndarray,
-                loss_points: float = FIT_LOSS_POINTS, traffic: np.ndarray | None = None) -> Band:
-    """The band sending the fewest messages to the deep model while losing at most `loss_points` on `rows`.
-
-    "Fewest" is counted on `traffic` (the fast model's P(complaint) on unlabelled customer messages) when
-    given, else on `rows`: the labelled tweets are 43 % random tweets, easy negatives a contact centre
-    never sees, so two bands that cost the same there can cost very differently on its traffic."""
+                loss_points: float = FIT_LOSS_POINTS) -> Band:
+    """The band sending the fewest `rows` to the deep model while losing at most `loss_points`."""
     p, y = fast.complaint[rows], labels[rows]
-    sized = p if traffic is None else np.asarray(traffic, dtype=float)
     fast_d, deep_d = fast.decision[rows].astype(bool), deep.decision[rows].astype(bool)
     target = macro_f1(y, deep_d) - loss_points / 100
     edges = np.unique(np.concatenate([[0.0], np.quantile(p, np.linspace(0, 1, GRID)), [EVERYTHING.high]]))
     if macro_f1(y, fast_d) >= target:
         return NOTHING
-    best, best_cost = EVERYTHING, (1.0, 1.0)
+    best, best_share = EVERYTHING, 1.0
     for i, low in enumerate(edges):
         for high in edges[i + 1:]:
             inside = (p >= low) & (p < high)
-            # what the band costs: its share of the traffic, then (a tie on traffic) of the rows
-            cost = (float(((sized >= low) & (sized < high)).mean()), float(inside.mean()))
-            if cost >= best_cost:
-                break  # wider bands from this low only cost more
+            share = float(inside.mean())
+            if share >= best_share:
+                break  # wider bands from this low only send more
             if macro_f1(y, np.where(inside, deep_d, fast_d)) >= target:
-                best, best_cost = Band(float(low), float(high)), cost
+                best, best_share = Band(float(low), float(high)), share
                 break
     return best
 
@@ -69,9 +62,8 @@ def merge(band: Band, fast: OutOfFold, deep: OutOfFold, rows: np.ndarray) -> np.
 
 
 def cross_validate_cascade(frame: pd.DataFrame, fast: OutOfFold, deep: OutOfFold, seed: int,
-                           loss_points: float = FIT_LOSS_POINTS, traffic: np.ndarray | None = None) -> dict[str, object]:
-    """Each fold decided by its own cross-fitted band; the protocol's JSON plus the loss against deep alone,
-    and with `traffic` the share of that traffic the bands send to the deep model."""
+                           loss_points: float = FIT_LOSS_POINTS) -> dict[str, object]:
+    """Each fold decided by its own cross-fitted band; the protocol's JSON plus the loss against deep alone."""
     if not np.array_equal(fast.fold, deep.fold):
         raise ValueError("the fast and deep out-of-fold scores come from different folds: rerun both "
                          "`earlywarn evaluate --model fast` and `--model deep` with the same seed and folds")
@@ -80,10 +72,9 @@ def cross_validate_cascade(frame: pd.DataFrame, fast: OutOfFold, deep: OutOfFold
     deep_rows = np.zeros(len(labels), dtype=bool)
     bands = []
     for k in range(folds):
-        band = choose_band(fast, deep, labels, np.flatnonzero(fast.fold != k), loss_points, traffic)
+        band = choose_band(fast, deep, labels, np.flatnonzero(fast.fold != k), loss_points)
         deep_rows |= merge(band, fast, deep, np.flatnonzero(fast.fold == k))
-        bands.append({"fold": k, "low": round(band.low, 4), "high": round(band.high, 4),
-                      **({} if traffic is None else {"traffic_share": round(float(band.contains(traffic).mean()), 4)})})
+        bands.append({"fold": k, "low": round(band.low, 4), "high": round(band.high, 4)})
     pick = lambda a, b: np.where(deep_rows, a, b)  # noqa: E731
     oof = OutOfFold(pick(deep.complaint, fast.complaint), pick(deep.decision, fast.decision),
                     pick(deep.severity, fast.severity), fast.fold)
@@ -95,6 +86,5 @@ def cross_validate_cascade(frame: pd.DataFrame, fast: OutOfFold, deep: OutOfFold
         "deep_alone_macro_f1": round(deep_alone, 4),
         "macro_f1_loss_points_vs_deep": round(100 * (deep_alone - float(summary["complaint_macro_f1"])), 2),  # type: ignore[arg-type]
         "rescored_share": round(float(deep_rows.mean()), 4),
-        **({} if traffic is None else {"traffic_rescored_share": round(float(np.mean([b["traffic_share"] for b in bands])), 4)}),
         "bands": bands,
     }

@@ -268,21 +268,10 @@ def _cascade_inputs(settings: Settings, tweets: pd.DataFrame) -> tuple[OutOfFold
     return fast, deep
 
 
-def _traffic(settings: Settings) -> np.ndarray:
-    """The served fast model's P(complaint) on the traffic sample the band is sized on (`load_follow_ups`)."""
-    from pipeline.datasets.customer_pool import load_follow_ups
-    from pipeline.scoring.fast import FastScorer
-    from pipeline.scoring.registry import ScorerName, artefact_dir
-
-    scorer = FastScorer.load(artefact_dir(settings, ScorerName.fast))
-    texts = load_follow_ups(settings.data_dir)
-    return scorer.predict_analysed(texts, scorer.extractor.extract_with_sentiment(texts)).complaint
-
-
 def evaluate_cascade(settings: Settings, tweets: pd.DataFrame, track: bool = True) -> dict[str, object]:
     """The cascade under the same protocol, from the saved out-of-fold scores (seconds, not hours)."""
     fast, deep = _cascade_inputs(settings, tweets)
-    summary = cross_validate_cascade(tweets, fast, deep, settings.seed, traffic=_traffic(settings))
+    summary = cross_validate_cascade(tweets, fast, deep, settings.seed)
     result: dict[str, object] = {
         "model": "cascade",
         "protocol": f"stratified {summary['folds']}-fold CV on the complaint tweets; each fold's band chosen on "
@@ -301,15 +290,12 @@ def export_cascade(settings: Settings, tweets: pd.DataFrame) -> dict[str, object
     from pipeline.scoring.registry import ScorerName, artefact_dir, artefact_version
 
     fast, deep = _cascade_inputs(settings, tweets)
-    traffic = _traffic(settings)
-    band = choose_band(fast, deep, tweets["label"].to_numpy(), np.arange(len(tweets)), traffic=traffic)
+    band = choose_band(fast, deep, tweets["label"].to_numpy(), np.arange(len(tweets)))
     fast_version, deep_version = artefact_version(settings, ScorerName.fast), artefact_version(settings, ScorerName.deep)
     share = float(band.contains(fast.complaint).mean())
     meta = CascadeMeta(version=f"cascade-{deep_version.removeprefix('deep-')}", band=band, fast_version=fast_version,
                        deep_version=deep_version, rescored_share=round(share, 4),
                        chosen_on=f"{len(tweets)} out-of-fold scores, at most {FIT_LOSS_POINTS} macro-F1 points "
-                                 f"below the deep model, sized on {len(traffic)} airline follow-up turns",
-                       traffic_share=round(float(band.contains(traffic).mean()), 4))
+                                 "below the deep model")
     folder = CascadeScorer.save(artefact_dir(settings, ScorerName.cascade), meta)
-    return {"model_version": meta.version, "artefact": str(folder), "band": asdict(band),
-            "rescored_share": meta.rescored_share, "traffic_share": meta.traffic_share}
+    return {"model_version": meta.version, "artefact": str(folder), "band": asdict(band), "rescored_share": meta.rescored_share}

@@ -74,33 +74,3 @@ def test_scores_from_different_folds_are_refused(scenario):
     shifted = OutOfFold(deep.complaint, deep.decision, deep.severity, np.roll(deep.fold, 1))
     with pytest.raises(ValueError, match="different folds"):
         cross_validate_cascade(frame, fast, shifted, seed=13)
-
-
-def test_the_band_is_sized_on_the_traffic_when_given():
-    """Two places to fix the fast model, either enough: a few labelled tweets where the traffic crowds, or
-    many labelled tweets where the traffic never goes. Sized on the tweets the band takes the first; sized
-    on the traffic, the second; both lose no more than allowed."""
-    rng = np.random.default_rng(3)
-    n_a, n_b, n_rest = 40, 200, 1800
-    p = np.concatenate([rng.uniform(0.30, 0.40, n_a), rng.uniform(0.60, 0.70, n_b),
-                        np.where(rng.random(n_rest) < 0.5, 0.05, 0.95)])
-    labels = np.concatenate([rng.integers(0, 2, n_a + n_b), (p[n_a + n_b:] > 0.5).astype(int)])
-    wrong = np.zeros(len(p), dtype=bool)
-    wrong[rng.choice(n_a, 20, replace=False)] = True
-    wrong[n_a + rng.choice(n_b, 20, replace=False)] = True
-    fold = np.arange(len(p)) % 5
-    fast = _oof(p, np.where(wrong, 1 - labels, labels), fold)
-    deep = _oof(np.where(labels == 1, 0.9, 0.1), labels, fold)
-    rows, traffic = np.arange(len(p)), rng.uniform(0.30, 0.40, 5000)
-    by_rows = choose_band(fast, deep, labels, rows, loss_points=1.5)
-    by_traffic = choose_band(fast, deep, labels, rows, loss_points=1.5, traffic=traffic)
-    assert by_rows.contains(p[:n_a]).any() and not by_rows.contains(p[n_a:n_a + n_b]).any()
-    assert by_rows.contains(traffic).mean() > 0.3
-    assert by_traffic.contains(p[n_a:n_a + n_b]).any() and by_traffic.contains(traffic).mean() == 0.0
-    for band in (by_rows, by_traffic):
-        cascade = np.where(band.contains(p), deep.decision, fast.decision)
-        assert macro_f1(labels, cascade) >= macro_f1(labels, deep.decision) - 0.015
-    frame = pd.DataFrame({"label": labels, "severity": labels * 2, "domain": "a"})
-    result = cross_validate_cascade(frame, fast, deep, seed=13, loss_points=1.5, traffic=traffic)
-    assert result["traffic_rescored_share"] == pytest.approx(np.mean([b["traffic_share"] for b in result["bands"]]))
-    assert result["traffic_rescored_share"] < 0.5

@@ -87,9 +87,6 @@ def test_the_cascade_is_measured_and_served_from_both_models(jobs):
     cascade = load_scorer(ScorerName.cascade, local)
     assert isinstance(cascade, CascadeScorer)
     assert cascade.meta.rescored_share == jobs["export_cascade"]["rescored_share"]
-    # sized on real traffic (airline follow-up turns): the share of it the band sends to the deep model
-    assert 0.0 <= result["traffic_rescored_share"] <= 1.0
-    assert cascade.meta.traffic_share == jobs["export_cascade"]["traffic_share"] is not None
     scores = cascade.score([Message(id=str(i), text=t) for i, t in enumerate(["where is my parcel", "worst service ever"])])
     assert [s.id for s in scores] == ["0", "1"] and all(s.model_version.startswith(cascade.version) for s in scores)
 
