@@ -56,6 +56,12 @@ def token_buckets(tokenizer, texts: Sequence[str], batch_size: int,
         yield idx, input_ids, attention_mask
 
 
+def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """The mean of the real tokens' states: how the encoder was pre-trained to embed a sentence."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+
 class ComplaintEncoder(nn.Module):
     """Mean-pooled MiniLM sentence embedding → complaint logit and severity logits."""
 
@@ -74,7 +80,5 @@ class ComplaintEncoder(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)  # how the encoder was pre-trained
-        pooled = self.dropout(pooled)
+        pooled = self.dropout(mean_pool(hidden, attention_mask))
         return self.complaint(pooled).squeeze(-1), self.severity(pooled)
