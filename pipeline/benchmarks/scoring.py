@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.benchmarks.timing import best_rate
+from pipeline.benchmarks.timing import best_rate, cpu_model
 from pipeline.config import Settings
 from pipeline.datasets.twitter_threads import load_twcs_tweets
 from pipeline.scoring import deep
@@ -125,6 +125,7 @@ def bench_scoring(settings: Settings, n: int = 5000, repeats: int = 3) -> dict[s
     return {
         "benchmark": "scoring",
         "data": f"first {len(texts)} tweets of twcs-head (Customer Support on Twitter)",
+        "cpu": cpu_model(),
         "cpu_count": mp.cpu_count(),
         "repeats": repeats,
         "scorers": results,
