@@ -77,12 +77,12 @@ def tiny_deep(training_sample: pd.DataFrame):
 def deep_artefacts(tiny_deep, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`tiny_deep` exported as served: `int8/` and `fp32/` artefact folders (version deep-test)."""
     from pipeline.scoring.deep import DeepMeta, DeepScorer
-    from pipeline.scoring.onnx_export import export_onnx, quantize_int8
+    from pipeline.scoring.onnx_export import export_int8, export_onnx
 
-    model, _ = tiny_deep
+    model, texts = tiny_deep
     folder = tmp_path_factory.mktemp("deep")
     fp32 = export_onnx(model, folder / "fp32" / "model.onnx")
-    int8 = quantize_int8(fp32, folder / "int8.onnx")
+    int8 = export_int8(model, texts, folder / "build")
     meta = DeepMeta(version="deep-test", trained_at=datetime.now(UTC).isoformat(), threshold=0.5, quantized=True)
     DeepScorer.save(folder / "int8", int8, meta)
     DeepScorer.save(folder / "fp32", fp32, DeepMeta(**{**meta.__dict__, "quantized": False}))

@@ -33,7 +33,7 @@ from sklearn.model_selection import StratifiedKFold
 from pipeline.datasets.customer_pool import CustomerPool
 from pipeline.scoring.deep import DeepMeta, DeepScorer
 from pipeline.scoring.deep_model import ComplaintEncoder
-from pipeline.scoring.onnx_export import QUANTIZATION, export_onnx, quantize_int8
+from pipeline.scoring.onnx_export import QUANTIZATION, export_int8
 from pipeline.scoring.stacking import DecisionMaps, compose_severity
 from pipeline.training.deep import DeepConfig, finetune, predict
 from pipeline.training.evaluation import OutOfFold, fold_metrics, summarise
@@ -139,7 +139,8 @@ def cross_validate_deep(
             model = _fold_model(weights, [texts[i] for i in train], labels[train], severity[train], config,
                                 advance, max_steps)
             raw["fp32"].complaint[test], raw["fp32"].severity[test] = predict(model, test_texts)
-            raw["int8"].complaint[test], raw["int8"].severity[test] = int8_scores(model, test_texts)
+            raw["int8"].complaint[test], raw["int8"].severity[test] = int8_scores(model, test_texts,
+                                                                                  [texts[i] for i in train])
             if scores is not None:
                 np.savez(scores, **{f"{name}_{part}": getattr(variant, part)[test]
                                     for name, variant in raw.items() for part in ("complaint", "severity")})
@@ -198,7 +199,8 @@ def teach_pool(
             model = _fold_model(checkpoints / f"{key}-{name}.pt", [texts[i] for i in seen], labels[seen],
                                 severity[seen], config, advance, max_steps)
             checkpoints.mkdir(parents=True, exist_ok=True)
-            np.savez(scores, **dict(zip(("complaint", "severity"), int8_scores(model, pool.texts), strict=True)))
+            found = int8_scores(model, pool.texts, [texts[i] for i in seen])
+            np.savez(scores, **dict(zip(("complaint", "severity"), found, strict=True)))
         with np.load(scores) as stored:
             complaint[members], severity_scores[members] = stored["complaint"], stored["severity"]
         if on_group:
@@ -225,10 +227,11 @@ def _fold_model(weights: Path | None, texts: list[str], labels: np.ndarray, seve
     return model
 
 
-def int8_scores(model: ComplaintEncoder, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Raw P(complaint) and severity from the network's int8 ONNX export, as serving would score them."""
+def int8_scores(model: ComplaintEncoder, texts: list[str], trained_on: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Raw P(complaint) and severity from the network's int8 ONNX export, as serving would score them
+    (smoothing calibrated on `trained_on`, the network's own training texts)."""
     with tempfile.TemporaryDirectory(prefix="earlywarn-fold-") as folder:
-        int8 = quantize_int8(export_onnx(model, Path(folder) / "fp32.onnx"), Path(folder) / "int8.onnx")
+        int8 = export_int8(model, trained_on, Path(folder), QUANTIZATION)
         meta = DeepMeta(version="cv-fold", trained_at="", threshold=0.5, quantized=True)
         return DeepScorer(DeepScorer.save(Path(folder) / "artefact", int8, meta), meta).predict_raw(texts)
 

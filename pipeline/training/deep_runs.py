@@ -189,7 +189,7 @@ def export_deep(settings: Settings, tweets: pd.DataFrame, track: bool = True) ->
     (when its out-of-fold scores are there), isotonic calibrator, threshold and severity offsets."""
     import tempfile
 
-    from pipeline.scoring.onnx_export import export_onnx, quantize_int8
+    from pipeline.scoring.onnx_export import export_int8
 
     info = json.loads((torch_dir(settings) / "training.json").read_text()) if (
         torch_dir(settings) / "training.json").is_file() else {}
@@ -212,7 +212,7 @@ def export_deep(settings: Settings, tweets: pd.DataFrame, track: bool = True) ->
         fast_version = artefact_version(settings, ScorerName.fast)
     target = settings.models_dir / "deep"
     with tempfile.TemporaryDirectory(prefix="earlywarn-export-") as scratch:
-        int8 = quantize_int8(export_onnx(model, Path(scratch) / "fp32.onnx"), Path(scratch) / "int8.onnx")
+        int8 = export_int8(model, tweets["text"].tolist(), Path(scratch))
         fingerprint = str(info.get("data_fingerprint", ""))
         trained_at = str(info.get("trained_at", datetime.now(UTC).isoformat()))
         meta = DeepMeta(

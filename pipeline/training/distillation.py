@@ -65,7 +65,7 @@ def served_teacher(settings: Settings, tweets: pd.DataFrame, featurize: Featuriz
     pool = customer_pool(settings, tweets)
     if pool is None:
         return "params.yaml's distillation.pool_size is 0"
-    complaint, severity = int8_scores(load_trained(settings), pool.texts)
+    complaint, severity = int8_scores(load_trained(settings), pool.texts, tweets["text"].tolist())
     teacher = TeacherLabels(pool_frame(pool, featurize), complaint.astype(float), severity.astype(float))
     return Distillation([teacher], f"deep network {torch_dir(settings) / 'model.pt'}", len(pool.texts),
                         pool.fingerprint)
