@@ -72,7 +72,9 @@ def main() -> None:
         for alpha in args.alphas:
             how = replace(QUANTIZATION, smoothing=alpha)
             builds[f"all int8, {how.tag}"] = lambda folder, how=how: export_int8(model, trained_on or twcs, folder, how)
-        for name, excluded in matmul_groups(served.parent / "fp32.onnx").items():
+        groups = matmul_groups(served.parent / "fp32.onnx")
+        left_fp32 = {name: len(excluded) for name, excluded in groups.items()}
+        for name, excluded in groups.items():
             builds[name] = lambda folder, excluded=excluded: quantize_int8(served.parent / "fp32.onnx",
                                                                             folder / "int8.onnx", exclude=excluded)
         with progress() as bar:
@@ -86,7 +88,7 @@ def main() -> None:
                 scorer.predict_raw(twcs)
                 rate = len(twcs) / (time.perf_counter() - started)
                 gap = np.abs(p - reference)
-                results[name] = {"mean_abs_diff": round(float(gap.mean()), 5),
+                results[name] = {"fp32_matmuls": left_fp32.get(name, 0), "mean_abs_diff": round(float(gap.mean()), 5),
                                  "p99_abs_diff": round(float(np.quantile(gap, 0.99)), 4),
                                  "flips_at_0_5": int(((p >= 0.5) != (reference >= 0.5)).sum()),
                                  "network_messages_per_s": round(rate, 1)}
