@@ -37,13 +37,12 @@ class SmoothedLinear(nn.Module):
     """`linear(x)` computed as `(x / s) @ (W * s)ᵀ + b`: equal in fp32, kinder to per-tensor int8 activations."""
 
     def __init__(self, linear: nn.Linear, scale: torch.Tensor) -> None:
+        """Takes over `linear` (a layer of the copy `smooth` works on) and scales its weight in place."""
         super().__init__()
         self.register_buffer("inverse_scale", (1.0 / scale).to(linear.weight.dtype))
-        self.linear = nn.Linear(linear.in_features, linear.out_features, bias=linear.bias is not None)
+        self.linear = linear
         with torch.no_grad():
-            self.linear.weight.copy_(linear.weight * scale)
-            if linear.bias is not None:
-                self.linear.bias.copy_(linear.bias)
+            linear.weight.mul_(scale)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear(x * self.inverse_scale)

@@ -135,12 +135,10 @@ def cross_validate_deep(
             if advance:
                 advance(len(train) * config.epochs)
         else:
-            test_texts = [texts[i] for i in test]
-            model = _fold_model(weights, [texts[i] for i in train], labels[train], severity[train], config,
-                                advance, max_steps)
+            test_texts, train_texts = [texts[i] for i in test], [texts[i] for i in train]
+            model = _fold_model(weights, train_texts, labels[train], severity[train], config, advance, max_steps)
             raw["fp32"].complaint[test], raw["fp32"].severity[test] = predict(model, test_texts)
-            raw["int8"].complaint[test], raw["int8"].severity[test] = int8_scores(model, test_texts,
-                                                                                  [texts[i] for i in train])
+            raw["int8"].complaint[test], raw["int8"].severity[test] = int8_scores(model, test_texts, train_texts)
             if scores is not None:
                 np.savez(scores, **{f"{name}_{part}": getattr(variant, part)[test]
                                     for name, variant in raw.items() for part in ("complaint", "severity")})
@@ -196,10 +194,11 @@ def teach_pool(
         scores = checkpoints / f"{key}-{QUANTIZATION.tag}-pool-{pool.fingerprint}-{name}.npz"
         if not scores.is_file():
             seen = np.flatnonzero(~np.isin(fold_of, members))
-            model = _fold_model(checkpoints / f"{key}-{name}.pt", [texts[i] for i in seen], labels[seen],
+            seen_texts = [texts[i] for i in seen]
+            model = _fold_model(checkpoints / f"{key}-{name}.pt", seen_texts, labels[seen],
                                 severity[seen], config, advance, max_steps)
             checkpoints.mkdir(parents=True, exist_ok=True)
-            found = int8_scores(model, pool.texts, [texts[i] for i in seen])
+            found = int8_scores(model, pool.texts, seen_texts)
             np.savez(scores, **dict(zip(("complaint", "severity"), found, strict=True)))
         with np.load(scores) as stored:
             complaint[members], severity_scores[members] = stored["complaint"], stored["severity"]
