@@ -5,7 +5,7 @@
 Forty labelled positives per driver (fewer where a driver has fewer), then labelled negatives up to
 320 rows, shuffled: enough positives of each driver for a kappa that means something, and negatives
 as the set mostly is. The output holds the texts (read from `EARLYWARN_DATA_DIR`, CFPB narratives cut
-as annotated) and no labels, so it is written outside the repository. The second annotator reads
+as annotated, by `attach_texts`) and no labels, so it is written outside the repository. The second annotator reads
 docs/annotation/vulnerability-guide.md and these texts only (neither the first labels nor the
 detector) and writes `data/annotations/vulnerability-second-reading.csv` in the labels file's
 columns; `earlywarn evaluate --task vulnerability` then reports Cohen's kappa per driver. The draw
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pipeline.config import get_settings
 from pipeline.signals.vulnerability import Driver
-from pipeline.training.vulnerability import CFPB_CHARS, Annotation, attach_texts, read_annotations
+from pipeline.training.vulnerability import Annotation, attach_texts, read_annotations
 
 SEED = 2030
 PER_DRIVER = 40
@@ -52,8 +52,7 @@ def main() -> None:
     rows = attach_texts(read_annotations(), get_settings().data_dir)
     with args.out.open("w", encoding="utf-8") as handle:
         for item, row in enumerate(second_reading_sample(rows)):
-            text = row.text[:CFPB_CHARS] if row.source == "cfpb" else row.text
-            handle.write(json.dumps({"item": item, "source": row.source, "key": row.key, "text": text}) + "\n")
+            handle.write(json.dumps({"item": item, "source": row.source, "key": row.key, "text": row.text}) + "\n")
     print(json.dumps({"out": str(args.out), "rows": item + 1}))
 
 
