@@ -172,6 +172,9 @@ def evaluate(
     teacher_groups: Annotated[int, typer.Option(min=0, help="fast: distil each fold from one of N deep networks "
                                                 "fine-tuned here on the folds outside its group (checkpointed); "
                                                 "0: from the deep cross-validation's fold networks, if it ran")] = 0,
+    summarise_only: Annotated[bool, typer.Option(help="deep: only summarise the saved out-of-fold scores (with the "
+                                                 "fast model's, once its cross-validation ran); fine-tunes "
+                                                 "nothing and writes nothing under the models directory")] = False,
 ) -> None:
     """Cross-validation (or, for lead-time, a replay of real threads); prints JSON metrics."""
     from pipeline.scoring.registry import ScorerName
@@ -203,6 +206,14 @@ def evaluate(
         return
     name = _scorer_name(model)
     frame = _complaint_tweets(tweets)
+    if summarise_only:
+        if name is not ScorerName.deep:
+            raise typer.BadParameter(f"only the deep model's cross-validation is summarised apart from its "
+                                     f"fine-tuning: drop it for --model {model}", param_hint="--summarise-only")
+        from pipeline.training.deep_runs import summarise_deep_cv
+
+        _write_json(summarise_deep_cv(settings, frame, track=track), output)
+        return
     with progress() as bar:
         fold_task = bar.add_task(f"{folds}-fold cross-validation", total=folds)
         on_fold = lambda _: bar.advance(fold_task)  # noqa: E731

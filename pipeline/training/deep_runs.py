@@ -5,6 +5,11 @@ They run in the order DVC runs them. `evaluate` keeps the raw out-of-fold scores
 turns those weights into the int8 ONNX artefact, with its decision maps (stack with the fast
 model, calibrator, threshold, severity offsets) fitted on the out-of-fold scores, so they were
 learnt from predictions by models that had not seen the tweets they were scoring.
+
+The fast model's cross-validation is distilled from the deep fold networks, so it can only run after
+them, and the served deep figure (int8 stacked with the fast model) only after it: `summarise_deep_cv`
+re-reads the saved scores once both are there, and `export` computes the figure it registers from the
+very scores its maps are fitted on, so the registry never carries another variant's number.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from pipeline.training.tracking import log_folder, log_json, log_model_card, tra
 
 Advance = Callable[[int], None]
 VARIANTS = ("fp32", "int8")
-GATE_FILE = "gate.json"  # the served variant's cross-validated figure and protocol, for the registry
+PROTOCOL_FILE = "protocol.json"  # which tweets, folds and seed the saved out-of-fold scores come from
 
 
 def cv_dir(settings: Settings) -> Path:
@@ -84,10 +89,29 @@ def evaluate_deep(
                               on_fold=on_fold, checkpoints=checkpoints)
     for variant in VARIANTS:
         raw[variant].save(oof_path(settings, variant))
+    protocol = {"protocol": evaluation_protocol(tweets["text"].tolist(), folds, settings.seed)}
+    (cv_dir(settings) / PROTOCOL_FILE).write_text(json.dumps(protocol, indent=1) + "\n")
     pool = customer_pool(settings, tweets)
     if pool is not None:  # the fast model's cross-validation distils fold k from fold k's network
         teach_pool(tweets, pool, folds, settings.seed, config, checkpoints,
                    on_group=on_pool_fold).save(teachers_path(settings))
+    result = summarise_deep_cv(settings, tweets, track=False)
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    if track:
+        _track_summary(settings, result, config)
+    return result
+
+
+def summarise_deep_cv(settings: Settings, tweets: pd.DataFrame, track: bool = True) -> dict[str, object]:
+    """The cross-validated figures of what `export` would serve now, from the saved out-of-fold scores
+    (seconds; nothing is fine-tuned or written under models/): int8 stacked with the fast model once the
+    fast model's out-of-fold scores are there, the network alone before."""
+    raw = {variant: load_oof(settings, variant) for variant in VARIANTS}
+    if len(raw["int8"].complaint) != len(tweets):
+        raise ModelNotTrainedError("deep cross-validation", cv_dir(settings),
+                                   hint=f"its out-of-fold scores cover {len(raw['int8'].complaint)} tweets, not "
+                                        f"these {len(tweets)}: rerun `earlywarn evaluate --model deep`")
+    folds = int(raw["int8"].fold.max()) + 1
     fast = fast_oof(settings, raw["int8"])
     summary = summarise_deep(tweets, raw, settings.seed, None if fast is None else fast.complaint)
     served = "int8" if fast is None else "int8+fast"
@@ -100,19 +124,18 @@ def evaluate_deep(
         "network_alone": {v: summary[v] for v in VARIANTS},
         **({} if fast is None else {"fp32+fast": summary["fp32+fast"]}),
         **{k: v for k, v in summary.items() if k.startswith("int8_macro_f1_loss_points")},
-        "seconds": round(time.perf_counter() - started, 1),
     }
-    # what `export` records on the version it registers: this figure is the served model's, since the
-    # export fits its decision maps on these very out-of-fold scores
-    gate = {"served": served, "protocol": evaluation_protocol(tweets["text"].tolist(), folds, settings.seed),
-            GATE_METRIC: result["complaint_macro_f1"]}
-    (cv_dir(settings) / GATE_FILE).write_text(json.dumps(gate, indent=1) + "\n")
     if track:
-        with tracked_run(settings, "earlywarn-evaluate", f"cv{folds}-deep", {"model": "deep", "folds": folds,
-                                                                              **config.as_params()}) as mlflow:
-            log_json(mlflow, result, "evaluation.json")
-            log_folder(mlflow, cv_dir(settings), "out-of-fold")
+        _track_summary(settings, result, DeepConfig.from_settings(settings))
     return result
+
+
+def _track_summary(settings: Settings, result: dict[str, object], config: DeepConfig) -> None:
+    folds = result["folds"]
+    with tracked_run(settings, "earlywarn-evaluate", f"cv{folds}-deep", {"model": "deep", "folds": folds,
+                                                                          **config.as_params()}) as mlflow:
+        log_json(mlflow, result, "evaluation.json")
+        log_folder(mlflow, cv_dir(settings), "out-of-fold")
 
 
 def fast_oof(settings: Settings, like: RawOutOfFold) -> OutOfFold | None:
@@ -242,16 +265,17 @@ def export_deep(settings: Settings, tweets: pd.DataFrame, track: bool = True) ->
 
 
 def _record_gate(settings: Settings, tweets: pd.DataFrame, version: str) -> dict[str, object]:
-    """Tag the registered export with the cross-validated figure its decision maps were fitted beside,
-    when that evaluation was made on these tweets."""
-    path = cv_dir(settings) / GATE_FILE
+    """Tag the registered export with the cross-validated figure of the variant it serves, summarised from
+    the out-of-fold scores its decision maps were fitted on, when that evaluation was made on these tweets."""
+    path = cv_dir(settings) / PROTOCOL_FILE
     if not path.is_file():
         return {"evaluation": "none: run `earlywarn evaluate --model deep` before exporting, for the gate"}
-    gate = json.loads(path.read_text())
-    folds = int(str(gate["protocol"]).split("-")[0].removeprefix("cv"))
-    if gate["protocol"] != evaluation_protocol(tweets["text"].tolist(), folds, settings.seed):
-        return {"evaluation": f"none: the cross-validation ({gate['protocol']}) was on other data or another seed"}
-    recorded = record_evaluation(settings, "deep", version, float(gate[GATE_METRIC]), str(gate["protocol"]))
+    protocol = str(json.loads(path.read_text())["protocol"])
+    folds = int(protocol.split("-")[0].removeprefix("cv"))
+    if protocol != evaluation_protocol(tweets["text"].tolist(), folds, settings.seed):
+        return {"evaluation": f"none: the cross-validation ({protocol}) was on other data or another seed"}
+    figure = float(summarise_deep_cv(settings, tweets, track=False)["complaint_macro_f1"])  # type: ignore[arg-type]
+    recorded = record_evaluation(settings, "deep", version, figure, protocol)
     return {} if recorded is None else {"protocol": recorded.protocol, GATE_METRIC: recorded.metric}
 
 
