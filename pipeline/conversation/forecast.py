@@ -34,6 +34,11 @@ class Reading:
     carrier: Callable[[ConversationState], str | None]
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """"1 message", "3 messages": a reason reads as a handler would write it."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 def _last_customer(state: ConversationState) -> str | None:
     return state.recent[-1].message_id if state.recent else None
 
@@ -53,13 +58,15 @@ READINGS: tuple[Reading, ...] = (
     Reading("last_from_agent", lambda s: float(s.last_from_agent),
             lambda _: "the agent spoke last", lambda s: s.last_agent_id),
     Reading("length", lambda s: math.log1p(s.customer_turns + s.agent_turns),
-            lambda s: f"{s.customer_turns + s.agent_turns} messages and still open", _last_customer),
+            lambda s: f"{counted(s.customer_turns + s.agent_turns, 'message')} and still open", _last_customer),
     Reading("unanswered", lambda s: float(s.unanswered),
-            lambda s: f"{s.unanswered} customer message(s) waiting for a reply", _last_customer),
+            lambda s: f"{counted(s.unanswered, 'customer message')} waiting for a reply", _last_customer),
     Reading("unresolved_replies", lambda s: float(s.unresolved_replies),
-            lambda s: f"{s.unresolved_replies} agent reply(ies) left the customer no happier", lambda s: s.last_agent_id),
+            lambda s: f"{counted(s.unresolved_replies, 'agent reply', 'agent replies')} left the customer no happier",
+            lambda s: s.last_agent_id),
     Reading("repeat_contacts", lambda s: float(s.repeat_contacts),
-            lambda s: f"the customer has chased {s.repeat_contacts} time(s)", _last_customer),
+            lambda s: "the customer has chased " + ("once" if s.repeat_contacts == 1
+                                                     else counted(s.repeat_contacts, "time")), _last_customer),
 )
 FEATURE_NAMES = tuple(r.name for r in READINGS)
 
@@ -117,7 +124,7 @@ class Forecaster:
         reasons = []
         if state.complaints:
             reasons.append(FlagReason(signal="complaint", message_id=state.first_complaint_id, weight=1.0,
-                                      detail=f"{state.complaints} customer message(s) scored as a complaint"))
+                                      detail=f"{counted(state.complaints, 'customer message')} scored as a complaint"))
         for i in np.argsort(-contributions):
             if contributions[i] <= 0.05 or len(reasons) >= max_reasons:  # near its average: nothing worth saying
                 break

@@ -538,7 +538,8 @@ REPEATED = (
     _rule(L.repeated_contact, "chasing", 0.6,
           "customer is chasing an earlier request: repeat contact",
           "chasing|chased", "chase up|this|it|again",
-          "follow|following|followed up"),
+          "follow|following|followed up",
+          not_before="down"),  # "she chased down my lost bag": found it, not a customer chasing
 )
 
 WAITING = (

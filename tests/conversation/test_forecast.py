@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from pipeline.conversation.forecast import FEATURE_NAMES, Forecaster, ForecasterMeta
+from pipeline.conversation.forecast import FEATURE_NAMES, READINGS, Forecaster, ForecasterMeta, counted
 from pipeline.conversation.state import ConversationState
 from pipeline.errors import ModelNotTrainedError
 from pipeline.schema import Author, Message, MessageScore, RiskLevel, Severity
@@ -68,6 +68,27 @@ def test_a_complaint_sets_the_level_whatever_the_forecast(uss_forecaster):
     risk = uss_forecaster.assess(state)
     assert risk.level is RiskLevel.complaint
     assert risk.reasons[0].signal == "complaint" and risk.reasons[0].message_id == "m0"
+
+
+def test_a_complaint_reason_counts_its_messages_in_plain_english(uss_forecaster):
+    state = ConversationState("c1")
+    state.update(_message(0, Author.customer, "This is a disgrace, refund me now"), _score(0, 0.9, complaint=True))
+    assert uss_forecaster.assess(state).reasons[0].detail == "1 customer message scored as a complaint"
+    state.update(_message(1, Author.customer, "Still nothing. Refund me."), _score(1, 0.9, complaint=True))
+    assert uss_forecaster.assess(state).reasons[0].detail == "2 customer messages scored as a complaint"
+
+
+def test_reasons_say_counts_as_a_handler_would():
+    assert [counted(n, "agent reply", "agent replies") for n in (1, 2)] == ["1 agent reply", "2 agent replies"]
+    said = {r.name: r.say for r in READINGS}
+    state = ConversationState("c1")
+    state.update(_message(0, Author.customer, "Where is my parcel?"), _score(0, 0.3))
+    assert said["length"](state) == "1 message and still open"
+    assert said["unanswered"](state) == "1 customer message waiting for a reply"
+    state.repeat_contacts = 1
+    assert said["repeat_contacts"](state) == "the customer has chased once"
+    state.repeat_contacts = 3
+    assert said["repeat_contacts"](state) == "the customer has chased 3 times"
 
 
 def test_levels_follow_the_thresholds():

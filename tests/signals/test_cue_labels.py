@@ -57,6 +57,7 @@ FIRES: list[tuple[CueLabel, str, list[str]]] = [
     (L.repeated_contact, "I have already explained this", ["already explained"]),
     (L.repeated_contact, "Called 5 times today", ["5 times"]),
     (L.repeated_contact, "Still waiting for my refund", ["Still waiting"]),
+    (L.repeated_contact, "I have chased this twice with no answer", ["chased"]),
     # waiting_time
     (L.waiting_time, "I've been on hold for 40 minutes", ["on hold", "for 40 minutes"]),
     (L.waiting_time, "Still waiting for my refund", ["Still waiting"]),
@@ -115,6 +116,7 @@ QUIET: list[tuple[CueLabel, str]] = [
     (L.repeated_contact, "Please try again later"),
     (L.repeated_contact, "This is ten times better than the old app"),
     (L.repeated_contact, "First time ordering, very excited"),
+    (L.repeated_contact, "Rachael in the lounge chased down a lost item for me, superb"),
     (L.waiting_time, "Delivery within 3 days would be great"),
     (L.waiting_time, "Get 3 months free when you sign up"),
     (L.waiting_time, "I go to the gym twice a week"),
