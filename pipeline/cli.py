@@ -174,7 +174,7 @@ def evaluate(
                                                 "0: from the deep cross-validation's fold networks, if it ran")] = 0,
     summarise_only: Annotated[bool, typer.Option(help="deep: only summarise the saved out-of-fold scores (with the "
                                                  "fast model's, once its cross-validation ran); fine-tunes "
-                                                 "nothing and writes nothing under the models directory")] = False,
+                                                 "nothing and rewrites none of the cross-validation's files")] = False,
 ) -> None:
     """Cross-validation (or, for lead-time, a replay of real threads); prints JSON metrics."""
     from pipeline.scoring.registry import ScorerName
@@ -186,6 +186,9 @@ def evaluate(
         folds = load_params(settings.params_file).evaluation.folds
     if task not in TASKS:
         raise typer.BadParameter(f"unknown task {task!r}: choose one of {', '.join(TASKS)}", param_hint="--task")
+    if summarise_only and (task != "messages" or model == TOPIC or _scorer_name(model) is not ScorerName.deep):
+        raise typer.BadParameter(f"only the deep model's cross-validation is summarised apart from its fine-tuning: "
+                                 f"drop it for --model {model} --task {task}", param_hint="--summarise-only")
     if task == "vulnerability":
         from pipeline.training.vulnerability import evaluate_vulnerability
 
@@ -207,9 +210,6 @@ def evaluate(
     name = _scorer_name(model)
     frame = _complaint_tweets(tweets)
     if summarise_only:
-        if name is not ScorerName.deep:
-            raise typer.BadParameter(f"only the deep model's cross-validation is summarised apart from its "
-                                     f"fine-tuning: drop it for --model {model}", param_hint="--summarise-only")
         from pipeline.training.deep_runs import summarise_deep_cv
 
         _write_json(summarise_deep_cv(settings, frame, track=track), output)

@@ -95,24 +95,34 @@ def evaluate_deep(
     if pool is not None:  # the fast model's cross-validation distils fold k from fold k's network
         teach_pool(tweets, pool, folds, settings.seed, config, checkpoints,
                    on_group=on_pool_fold).save(teachers_path(settings))
-    result = summarise_deep_cv(settings, tweets, track=False)
+    result = summarise_deep_cv(settings, tweets, track=False, stale_fast="skip")
     result["seconds"] = round(time.perf_counter() - started, 1)
     if track:
-        _track_summary(settings, result, config)
+        _track(settings, result, f"cv{folds}-deep", config)
     return result
 
 
-def summarise_deep_cv(settings: Settings, tweets: pd.DataFrame, track: bool = True) -> dict[str, object]:
+def summarise_deep_cv(settings: Settings, tweets: pd.DataFrame, track: bool = True,
+                      stale_fast: str = "refuse") -> dict[str, object]:
     """The cross-validated figures of what `export` would serve now, from the saved out-of-fold scores
-    (seconds; nothing is fine-tuned or written under models/): int8 stacked with the fast model once the
-    fast model's out-of-fold scores are there, the network alone before."""
+    (seconds; fine-tunes nothing and rewrites none of the cross-validation's files): int8 stacked with the
+    fast model once the fast model's out-of-fold scores are there, the network alone before. Fast scores
+    from other folds are refused, or with `stale_fast="skip"` left out and said so (the deep evaluation
+    itself, whose new folds the fast model has not been cross-validated on yet)."""
     raw = {variant: load_oof(settings, variant) for variant in VARIANTS}
+    _check_protocol(settings, tweets)
     if len(raw["int8"].complaint) != len(tweets):
         raise ModelNotTrainedError("deep cross-validation", cv_dir(settings),
                                    hint=f"its out-of-fold scores cover {len(raw['int8'].complaint)} tweets, not "
                                         f"these {len(tweets)}: rerun `earlywarn evaluate --model deep`")
     folds = int(raw["int8"].fold.max()) + 1
-    fast = fast_oof(settings, raw["int8"])
+    skipped = None
+    try:
+        fast = fast_oof(settings, raw["int8"])
+    except ModelNotTrainedError as stale:
+        if stale_fast != "skip":
+            raise
+        fast, skipped = None, f"the fast model's out-of-fold scores were left out: {stale}"
     summary = summarise_deep(tweets, raw, settings.seed, None if fast is None else fast.complaint)
     served = "int8" if fast is None else "int8+fast"
     result: dict[str, object] = {
@@ -124,18 +134,36 @@ def summarise_deep_cv(settings: Settings, tweets: pd.DataFrame, track: bool = Tr
         "network_alone": {v: summary[v] for v in VARIANTS},
         **({} if fast is None else {"fp32+fast": summary["fp32+fast"]}),
         **{k: v for k, v in summary.items() if k.startswith("int8_macro_f1_loss_points")},
+        **({} if skipped is None else {"fast_skipped": skipped}),
     }
     if track:
-        _track_summary(settings, result, DeepConfig.from_settings(settings))
+        _track(settings, result, f"cv{folds}-deep-summary")
     return result
 
 
-def _track_summary(settings: Settings, result: dict[str, object], config: DeepConfig) -> None:
+def _check_protocol(settings: Settings, tweets: pd.DataFrame) -> str:
+    """The saved scores' protocol (folds, seed, data fingerprint), refused when it is not these tweets'."""
+    path = cv_dir(settings) / PROTOCOL_FILE
+    if not path.is_file():
+        raise ModelNotTrainedError("deep cross-validation", cv_dir(settings),
+                                   hint="it was saved without its protocol: rerun `earlywarn evaluate --model deep`")
+    protocol = str(json.loads(path.read_text()).get("protocol", ""))
+    folds = protocol.split("-")[0].removeprefix("cv")
+    if not folds.isdigit() or protocol != evaluation_protocol(tweets["text"].tolist(), int(folds), settings.seed):
+        raise ModelNotTrainedError("deep cross-validation", cv_dir(settings),
+                                   hint=f"its scores ({protocol or 'no protocol'}) are from other tweets or another "
+                                        f"seed than these (seed {settings.seed}): rerun `earlywarn evaluate --model deep`")
+    return protocol
+
+
+def _track(settings: Settings, result: dict[str, object], name: str, config: DeepConfig | None = None) -> None:
+    """One MLflow run for an evaluation; with the config it fine-tuned with, also its saved scores."""
     folds = result["folds"]
-    with tracked_run(settings, "earlywarn-evaluate", f"cv{folds}-deep", {"model": "deep", "folds": folds,
-                                                                          **config.as_params()}) as mlflow:
+    params = {"model": "deep", "folds": folds, **(config.as_params() if config else {})}
+    with tracked_run(settings, "earlywarn-evaluate", name, params) as mlflow:
         log_json(mlflow, result, "evaluation.json")
-        log_folder(mlflow, cv_dir(settings), "out-of-fold")
+        if config is not None:
+            log_folder(mlflow, cv_dir(settings), "out-of-fold")
 
 
 def fast_oof(settings: Settings, like: RawOutOfFold) -> OutOfFold | None:
@@ -267,15 +295,13 @@ def export_deep(settings: Settings, tweets: pd.DataFrame, track: bool = True) ->
 def _record_gate(settings: Settings, tweets: pd.DataFrame, version: str) -> dict[str, object]:
     """Tag the registered export with the cross-validated figure of the variant it serves, summarised from
     the out-of-fold scores its decision maps were fitted on, when that evaluation was made on these tweets."""
-    path = cv_dir(settings) / PROTOCOL_FILE
-    if not path.is_file():
-        return {"evaluation": "none: run `earlywarn evaluate --model deep` before exporting, for the gate"}
-    protocol = str(json.loads(path.read_text())["protocol"])
-    folds = int(protocol.split("-")[0].removeprefix("cv"))
-    if protocol != evaluation_protocol(tweets["text"].tolist(), folds, settings.seed):
-        return {"evaluation": f"none: the cross-validation ({protocol}) was on other data or another seed"}
-    figure = float(summarise_deep_cv(settings, tweets, track=False)["complaint_macro_f1"])  # type: ignore[arg-type]
-    recorded = record_evaluation(settings, "deep", version, figure, protocol)
+    try:
+        result = summarise_deep_cv(settings, tweets, track=False)
+    except ModelNotTrainedError as missing:
+        return {"evaluation": f"none: {missing}"}
+    protocol = _check_protocol(settings, tweets)
+    recorded = record_evaluation(settings, "deep", version, float(result["complaint_macro_f1"]),  # type: ignore[arg-type]
+                                 protocol)
     return {} if recorded is None else {"protocol": recorded.protocol, GATE_METRIC: recorded.metric}
 
 

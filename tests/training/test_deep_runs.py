@@ -5,6 +5,7 @@ both models' out-of-fold scores."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -88,8 +89,27 @@ def test_the_summary_reads_the_saved_scores_and_serves_the_stack_once_the_fast_m
     network = summarise_deep_cv(alone, rows, track=False)
     assert network["served"] == "int8" and "fp32+fast" not in network
     assert network["complaint_macro_f1"] == evaluated["network_alone"]["int8"]["complaint_macro_f1"]
-    with pytest.raises(ModelNotTrainedError, match="cover 120 tweets, not these 60"):
+    with pytest.raises(ModelNotTrainedError, match="other tweets or another seed"):
         summarise_deep_cv(alone, rows.head(60), track=False)
+    with pytest.raises(ModelNotTrainedError, match="other tweets or another seed"):
+        summarise_deep_cv(alone.model_copy(update={"seed": alone.seed + 1}), rows, track=False)
+
+
+def test_fast_scores_on_other_folds_are_refused_by_the_summary_and_left_out_by_the_evaluation(
+        jobs, rows, tmp_path):
+    import shutil
+
+    from pipeline.training.evaluation import OutOfFold
+    from pipeline.training.fast import fast_oof_path
+
+    local = jobs["settings"].model_copy(update={"models_dir": tmp_path / "models"})
+    shutil.copytree(jobs["settings"].models_dir, local.models_dir)
+    fast = OutOfFold.load(fast_oof_path(local))
+    replace(fast, fold=1 - fast.fold).save(fast_oof_path(local))  # the same tweets, cross-validated on other folds
+    with pytest.raises(ModelNotTrainedError, match="folds differ"):
+        summarise_deep_cv(local, rows, track=False)
+    lenient = summarise_deep_cv(local, rows, track=False, stale_fast="skip")
+    assert lenient["served"] == "int8" and "folds differ" in lenient["fast_skipped"]
 
 
 def test_the_evaluate_command_summarises_the_deep_model_alone_on_request(jobs, rows, tmp_path, monkeypatch):
@@ -111,6 +131,8 @@ def test_the_evaluate_command_summarises_the_deep_model_alone_on_request(jobs, r
         get_settings.cache_clear()
     assert done.exit_code == 0, done.stderr
     assert json.loads(output.read_text())["complaint_macro_f1"] == jobs["summary"]["complaint_macro_f1"]
+    assert refused.exit_code != 0 and "--summarise-only" in refused.stderr
+    refused = CliRunner().invoke(app, ["evaluate", "--task", "vulnerability", "--summarise-only", "--no-track"])
     assert refused.exit_code != 0 and "--summarise-only" in refused.stderr
 
 
