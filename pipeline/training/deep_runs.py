@@ -95,7 +95,7 @@ def evaluate_deep(
     if pool is not None:  # the fast model's cross-validation distils fold k from fold k's network
         teach_pool(tweets, pool, folds, settings.seed, config, checkpoints,
                    on_group=on_pool_fold).save(teachers_path(settings))
-    result = summarise_deep_cv(settings, tweets, track=False, stale_fast="skip")
+    result = summarise_deep_cv(settings, tweets, track=False, skip_stale_fast=True)
     result["seconds"] = round(time.perf_counter() - started, 1)
     if track:
         _track(settings, result, f"cv{folds}-deep", config)
@@ -103,11 +103,11 @@ def evaluate_deep(
 
 
 def summarise_deep_cv(settings: Settings, tweets: pd.DataFrame, track: bool = True,
-                      stale_fast: str = "refuse") -> dict[str, object]:
+                      skip_stale_fast: bool = False) -> dict[str, object]:
     """The cross-validated figures of what `export` would serve now, from the saved out-of-fold scores
     (seconds; fine-tunes nothing and rewrites none of the cross-validation's files): int8 stacked with the
     fast model once the fast model's out-of-fold scores are there, the network alone before. Fast scores
-    from other folds are refused, or with `stale_fast="skip"` left out and said so (the deep evaluation
+    from other folds are refused, or with `skip_stale_fast` left out and said so (the deep evaluation
     itself, whose new folds the fast model has not been cross-validated on yet)."""
     raw = {variant: load_oof(settings, variant) for variant in VARIANTS}
     _check_protocol(settings, tweets)
@@ -120,7 +120,7 @@ def summarise_deep_cv(settings: Settings, tweets: pd.DataFrame, track: bool = Tr
     try:
         fast = fast_oof(settings, raw["int8"])
     except ModelNotTrainedError as stale:
-        if stale_fast != "skip":
+        if not skip_stale_fast:
             raise
         fast, skipped = None, f"the fast model's out-of-fold scores were left out: {stale}"
     summary = summarise_deep(tweets, raw, settings.seed, None if fast is None else fast.complaint)

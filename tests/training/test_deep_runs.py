@@ -108,7 +108,7 @@ def test_fast_scores_on_other_folds_are_refused_by_the_summary_and_left_out_by_t
     replace(fast, fold=1 - fast.fold).save(fast_oof_path(local))  # the same tweets, cross-validated on other folds
     with pytest.raises(ModelNotTrainedError, match="folds differ"):
         summarise_deep_cv(local, rows, track=False)
-    lenient = summarise_deep_cv(local, rows, track=False, stale_fast="skip")
+    lenient = summarise_deep_cv(local, rows, track=False, skip_stale_fast=True)
     assert lenient["served"] == "int8" and "folds differ" in lenient["fast_skipped"]
 
 
