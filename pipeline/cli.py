@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
-from rich.table import Table
 
-from pipeline.config import Settings, get_settings, offline_model_environment
 from pipeline.commands.cases import cases_app, users_app
 from pipeline.commands.feedback import feedback_app
+from pipeline.config import Settings, get_settings, offline_model_environment
 from pipeline.console import err, print_json, progress
 from pipeline.errors import EarlywarnError, RecordError
-from pipeline.ingest.pii import install_redacting_logging, redact
+from pipeline.ingest.pii import install_redacting_logging
 
 app = typer.Typer(
     help="Early-warning dissatisfaction detector and complaint case tracker.",
