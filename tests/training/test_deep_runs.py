@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from pipeline.config import Settings
 from pipeline.errors import ModelNotTrainedError
@@ -44,7 +45,9 @@ def jobs(rows, settings, tmp_path_factory):
     models = tmp_path_factory.mktemp("models")
     params = models / "params.yaml"  # the shipped parameters with a small distillation pool
     shipped = Path(__file__).resolve().parents[2] / "params.yaml"
-    params.write_text(shipped.read_text().replace("pool_size: 15000", "pool_size: 200"))
+    shrunk = yaml.safe_load(shipped.read_text())
+    shrunk["distillation"]["pool_size"] = 200
+    params.write_text(yaml.safe_dump(shrunk))
     local = Settings(data_dir=settings.data_dir, models_dir=models, params_file=params)
     out = {"settings": local}
     train_fast(local, rows, track=False)
