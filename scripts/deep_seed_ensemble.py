@@ -65,10 +65,15 @@ def train_through(frame: pd.DataFrame, fold: int, folds: int, split_seed: int, c
         pass
 
 
+def fold_scores(checkpoints: Path, key: str, fold: int) -> Path:
+    """Where `cross_validate_deep` stores a finished fold's scores (the test reads them back through it)."""
+    return checkpoints / f"{key}-{QUANTIZATION.tag}-fold{fold}.npz"
+
+
 def finished_folds(frame: pd.DataFrame, folds: int, split_seed: int, config: DeepConfig, checkpoints: Path,
                    max_steps: int | None = None) -> set[int]:
     key = run_key(frame, folds, split_seed, config, max_steps)
-    return {k for k in range(folds) if (checkpoints / f"{key}-{QUANTIZATION.tag}-fold{k}.npz").is_file()}
+    return {k for k in range(folds) if fold_scores(checkpoints, key, k).is_file()}
 
 
 def average(members: list[RawOutOfFold]) -> RawOutOfFold:
@@ -84,7 +89,7 @@ def load_finished(frame: pd.DataFrame, folds: int, split_seed: int, config: Deep
     key = run_key(frame, folds, split_seed, config, max_steps)
     raw = {v: RawOutOfFold(np.zeros(len(frame)), np.zeros((len(frame), 5)), fold_of) for v in VARIANTS}
     for k in np.unique(fold_of[keep]):
-        with np.load(checkpoints / f"{key}-{QUANTIZATION.tag}-fold{k}.npz") as stored:
+        with np.load(fold_scores(checkpoints, key, k)) as stored:
             for name, variant in raw.items():
                 variant.complaint[fold_of == k] = stored[f"{name}_complaint"]
                 variant.severity[fold_of == k] = stored[f"{name}_severity"]
