@@ -328,6 +328,16 @@ def bench_cues_command(
     print_json(bench_cues(get_settings(), n=messages, repeats=repeats))
 
 
+@bench_app.command("startup")
+def bench_startup_command(
+    repeats: Annotated[int, typer.Option(help="warm-cache processes; the fastest is reported")] = 3,
+) -> None:
+    """Seconds for a new process to build the vulnerability detector, regex cache cold and warm."""
+    from pipeline.benchmarks.startup import bench_startup
+
+    print_json(bench_startup(repeats=repeats))
+
+
 @bench_app.command("conversation")
 def bench_conversation_command(
     conversations: Annotated[int, typer.Option(help="open conversations")] = 100_000,

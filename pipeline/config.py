@@ -11,6 +11,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from platformdirs import user_cache_dir
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,6 +31,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=_default_data_dir, description="where the public data releases live")
     models_dir: Path = Field(default_factory=lambda: Path("models").resolve(), description="trained artefacts")
+    cache_dir: Path = Field(default_factory=lambda: Path(user_cache_dir("earlywarn")), description="what can be "
+                            "rebuilt but is slow to build (the rules' compiled regular expressions); safe to delete")
     database_url: str = Field(default="sqlite:///earlywarn.db", description="case store (SQLAlchemy URL)")
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis Streams transport")
     model_source: str = Field(default="files", pattern="^(files|registry)$", description="where scorers are served "
@@ -98,7 +101,7 @@ class Settings(BaseSettings):
     webhook_url: str = Field(default="", description="outbound webhook for flags; empty turns it off")
     webhook_secret: str = Field(default="", description="HMAC-SHA256 key that signs webhook bodies")
 
-    @field_validator("data_dir", "models_dir")
+    @field_validator("data_dir", "models_dir", "cache_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()

@@ -176,7 +176,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     parser.add_argument("--nb-binary", action="store_true")
     args = parser.parse_args(argv)
     settings = Settings()
-    folds = load_params(settings.params_file).evaluation.folds
+    loaded = load_params(settings.params_file)
+    folds = loaded.evaluation.folds
     only = list(range(folds)) if args.folds is None else args.folds
     tweets = load_complaint_tweets(settings.data_dir)
     extractor = CueExtractor()
@@ -187,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         if isinstance(distillation, str):
             parser.error(f"--teachers: {distillation}")
         teachers = distillation.teachers
-    params = load_params(settings.params_file).fast.overrides()
+    params = loaded.fast.overrides()
     naive_bayes = NaiveBayes(args.nb_alpha, args.nb_binary)
 
     def weighted() -> FastComplaintModel:

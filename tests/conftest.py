@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,6 +16,19 @@ import pytest
 from pipeline.config import Settings, get_settings, offline_model_environment
 
 offline_model_environment()
+
+# A regex cache of the run's own, cold at its start, as on a fresh machine: the first process that builds
+# the vulnerability rules compiles them, every later one (stream workers, benchmark processes, the CLI)
+# loads them. The user's own cache is neither read nor written.
+_RUN_CACHE: Path | None = None
+if "EARLYWARN_CACHE_DIR" not in os.environ:
+    _RUN_CACHE = Path(tempfile.mkdtemp(prefix="earlywarn-test-cache-"))
+    os.environ["EARLYWARN_CACHE_DIR"] = str(_RUN_CACHE)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:  # noqa: ARG001
+    if _RUN_CACHE is not None:
+        shutil.rmtree(_RUN_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

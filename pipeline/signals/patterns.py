@@ -26,6 +26,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.tokens import Doc
 
 from pipeline.signals.lexicon import GLUED_SPECS, TOKEN_SPECS, WORD_SETS
+from pipeline.signals.regex_cache import compile_large
 
 SPACE = " "  # the token is followed by whitespace in the text
 GLUE = "\x1f"  # the next token follows immediately ("#" + "not"); a whitespace character to \s
@@ -129,7 +130,7 @@ def compile_rules(specs_per_rule: Sequence[Sequence[str]]) -> CompiledRules:
                 anchor_words |= anchor.words
             else:
                 anchor_regexes.add(anchor.regex)
-    regex = re.compile(f"{_ANY_SEPARATOR}(?:{'|'.join(groups)})(?={_ANY_SEPARATOR})")
+    regex = compile_large(f"{_ANY_SEPARATOR}(?:{'|'.join(groups)})(?={_ANY_SEPARATOR})")
     anchor_regex = None
     if anchor_regexes:
         alternatives = "|".join(sorted(anchor_regexes))

@@ -7,8 +7,8 @@ their conversations, in arrival order, and writes them: one stream then uses eve
 conversation's messages are still decided one at a time and in order.
 
 The workers are forked from the process that built the stages, after the models are loaded: they
-share those models copy-on-write and start in milliseconds, where loading them again would take a
-minute (the vulnerability rules alone compile 11 MB of patterns). They are forked before the stream
+share those models copy-on-write and start in milliseconds, where loading them again would take
+seconds (a minute where the vulnerability rules' regex cache is cold). They are forked before the stream
 starts its own threads, and they touch nothing but the models: never a database connection, a
 socket or a lock the parent holds. ONNX Runtime's thread pool does not survive a fork, so each
 worker reopens a deep scorer's session as it starts (`DeepScorer.after_fork`).

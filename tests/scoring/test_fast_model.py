@@ -80,9 +80,9 @@ def test_fit_needs_both_classes(complaint_tweets):
         FastComplaintModel(calibration_folds=2).fit(frame, only_negative["label"])
 
 
-def _taught_pair(training_sample, cue_extractor, complaint: float):
-    """A model taught by a teacher that judges every unlabelled message with a made-up word a complaint
-    (or not), and the same model without a teacher."""
+def test_a_teacher_passes_its_judgement_on_unlabelled_words_to_the_model(training_sample, cue_extractor):
+    """Models taught by a teacher that judges every unlabelled message with a made-up word a complaint
+    (or not), against the same model without a teacher."""
     from pipeline.scoring.fast_model import TeacherLabels, feature_frame
     from pipeline.signals import cue_feature_names
 
@@ -91,22 +91,20 @@ def _taught_pair(training_sample, cue_extractor, complaint: float):
     frame = feature_frame(rows["text"].tolist(), np.asarray(cue_extractor.featurize(rows["text"].tolist())), names)
     pool = [f"the zorblax thing happened again on flight {n}" for n in range(60)]
     pool_frame = feature_frame(pool, np.asarray(cue_extractor.featurize(pool)), names)
-    severity = np.tile([1 - complaint, 0.0, 0.0, complaint, 0.0], (60, 1))
-    teacher = TeacherLabels(pool_frame, np.full(60, complaint), severity)
-    taught = FastComplaintModel(calibration_folds=3).fit(frame, rows["label"], rows["severity"], teacher)
-    plain = FastComplaintModel(calibration_folds=3).fit(frame, rows["label"], rows["severity"])
     probe = feature_frame(["zorblax zorblax"], np.asarray(cue_extractor.featurize(["zorblax zorblax"])), names)
-    return taught, plain, probe
 
+    def taught_by(complaint: float) -> FastComplaintModel:
+        severity = np.tile([1 - complaint, 0.0, 0.0, complaint, 0.0], (60, 1))
+        teacher = TeacherLabels(pool_frame, np.full(60, complaint), severity)
+        return FastComplaintModel(calibration_folds=3).fit(frame, rows["label"], rows["severity"], teacher)
 
-def test_a_teacher_passes_its_judgement_on_unlabelled_words_to_the_model(training_sample, cue_extractor):
-    taught, plain, probe = _taught_pair(training_sample, cue_extractor, complaint=1.0)
+    plain = FastComplaintModel(calibration_folds=3).fit(frame, rows["label"], rows["severity"])
     raw = lambda model: model.complaint_head_.predict_proba(model.features_.transform(probe))[0, 1]  # noqa: E731
+    taught = taught_by(1.0)
     assert raw(taught) > 3 * raw(plain)
     # its severity is the teacher's likeliest level on the messages it called complaints
     assert taught.severity_head_.predict(taught.features_.transform(probe))[0] == Severity.accusation
-    untaught, _, _ = _taught_pair(training_sample, cue_extractor, complaint=0.0)
-    assert raw(untaught) < raw(plain)
+    assert raw(taught_by(0.0)) < raw(plain)
 
 
 def test_teacher_scores_must_match_the_messages(training_sample, cue_extractor):

@@ -24,7 +24,7 @@ from pipeline.ingest.validate import Rejection, Validator
 
 MESSAGES = 1500
 CLAIM_IDLE_MS = 1000
-#: a worker's start-up compiles the vulnerability rules (one to two minutes on a 2-core machine)
+#: a worker's start-up: seconds, but one to two minutes on a 2-core machine when the regex cache is cold
 START_UP_S = 300
 
 
