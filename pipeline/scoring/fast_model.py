@@ -196,7 +196,7 @@ class FastComplaintModel(ClassifierMixin, BaseEstimator):
         if rated.sum() and len(np.unique(sev[rated])) == len(COMPLAINT_SEVERITIES):
             head = LogisticRegression(C=self.severity_C, class_weight="balanced", max_iter=5000)
             taught_levels = None if teacher is None else self._taught_levels(teacher)
-            self.severity_head_ = self._fit_head(head, matrix[rated], sev[rated], taught_levels)
+            self.severity_head_ = self._fit_head(head, matrix[rated], sev[rated], taught_levels, used_columns_only=True)
         self.heads_ = _StackedHeads.of(self.complaint_head_, self.severity_head_)
         return self
 
@@ -233,11 +233,15 @@ class FastComplaintModel(ClassifierMixin, BaseEstimator):
                      np.full(int(judged.sum()), self.distill_weight))
 
     @staticmethod
-    def _fit_head(head: LogisticRegression, x: Any, y: NDArray[np.int_], taught: _Rows | None) -> LogisticRegression:
-        if taught is None:
-            return head.fit(x, y)
-        weights = np.r_[np.ones(len(y)), taught.weight]
-        return head.fit(sp.vstack([x, taught.x]).tocsr(), np.r_[y, taught.y], sample_weight=weights)
+    def _fit_head(head: LogisticRegression, x: Any, y: NDArray[np.int_], taught: _Rows | None,
+                  used_columns_only: bool = False) -> LogisticRegression:
+        weights = None
+        if taught is not None:
+            weights = np.r_[np.ones(len(y)), taught.weight]
+            x, y = sp.vstack([x, taught.x]).tocsr(), np.r_[y, taught.y]
+        if used_columns_only:
+            return _fit_on_used_columns(head, x, y, weights)
+        return head.fit(x, y, sample_weight=weights)
 
     def predict_all(self, frame: pd.DataFrame) -> FastPrediction:
         raw, given = self.heads_.predict(self.feature_matrix(frame))
@@ -251,6 +255,24 @@ class FastComplaintModel(ClassifierMixin, BaseEstimator):
 
     def predict(self, frame: pd.DataFrame) -> NDArray[np.int_]:
         return (self.predict_proba(frame)[:, 1] >= self.threshold_).astype(int)
+
+
+def _fit_on_used_columns(head: LogisticRegression, x: sp.csr_matrix, y: NDArray[np.int_],
+                         weights: NDArray[np.float64] | None) -> LogisticRegression:
+    """Fit on the columns some training row uses, then widen the coefficients back to every column.
+
+    Why: the hashed n-grams span 2^19 columns, and the severity head's ~1,000 complaints use about 50,000
+    of them. lbfgs's own bookkeeping is linear in the number of coefficients, so it spent 13 of its 20 s
+    on columns that are zero in every row. Under an L2 penalty such a column's best weight is 0, and lbfgs
+    never moves it from 0, so the model is the same one: on the full data its probabilities agree with
+    the all-column fit to 6e-12, in the same 55 iterations, fitted in 2.6 s instead of 18.9 s."""
+    used = np.flatnonzero(x.getnnz(axis=0))
+    head.fit(x[:, used], y, sample_weight=weights)
+    coef = np.zeros((head.coef_.shape[0], x.shape[1]), dtype=head.coef_.dtype)
+    coef[:, used] = head.coef_
+    head.coef_ = coef
+    head.n_features_in_ = x.shape[1]
+    return head
 
 
 def decide_severity(prediction: FastPrediction, is_complaint: NDArray[np.bool_]) -> NDArray[np.int_]:

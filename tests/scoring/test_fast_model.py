@@ -113,3 +113,30 @@ def test_teacher_scores_must_match_the_messages(training_sample, cue_extractor):
     frame = feature_frame(["one", "two"], np.zeros((2, 1)), ["a"])
     with pytest.raises(ValueError, match="do not match the 2 messages"):
         TeacherLabels(frame, np.array([0.5]), np.full((1, 5), 0.2))
+
+
+def test_the_severity_head_fitted_on_used_columns_is_the_all_column_fit(fast_scorer, training_sample, cue_extractor):
+    """Columns no training row uses are left out of the lbfgs fit and get weight 0; the model is the same."""
+    from sklearn.linear_model import LogisticRegression
+
+    from pipeline.scoring.fast_model import _fit_on_used_columns, feature_frame
+    from pipeline.signals import cue_feature_names
+
+    model = fast_scorer.model
+    rated = training_sample[(training_sample["label"] == 1) & (training_sample["severity"] >= 1)]
+    texts = rated["text"].tolist()
+    x = model.feature_matrix(feature_frame(texts, np.asarray(cue_extractor.featurize(texts)), cue_feature_names()))
+    y = rated["severity"].to_numpy()
+    make = lambda: LogisticRegression(C=model.severity_C, class_weight="balanced", max_iter=5000)  # noqa: E731
+    full = make().fit(x, y)
+    used = _fit_on_used_columns(make(), x, y, None)
+
+    unused = x.getnnz(axis=0) == 0
+    assert unused.sum() > x.shape[1] // 2  # most hashed columns are empty for a few hundred complaints
+    assert used.coef_.shape == full.coef_.shape and used.n_features_in_ == x.shape[1]
+    assert not used.coef_[:, unused].any() and np.abs(full.coef_[:, unused]).max() < 1e-12
+    probe = model.feature_matrix(feature_frame(training_sample["text"].tolist()[:300],
+                                               np.asarray(cue_extractor.featurize(training_sample["text"].tolist()[:300])),
+                                               cue_feature_names()))
+    assert np.abs(used.predict_proba(probe) - full.predict_proba(probe)).max() < 1e-8
+    assert (used.predict(probe) == full.predict(probe)).all()
