@@ -28,7 +28,8 @@ def build_once() -> None:
 
     detector = VulnerabilityDetector()
     seconds = time.perf_counter() - started
-    assert detector.detect_one("my mum passed away last week"), "the detector found no bereavement"
+    if not detector.detect_one("my mum passed away last week"):
+        raise RuntimeError("the detector built from the cache found no bereavement in a plain one")
     print(json.dumps({"seconds": seconds}))
 
 

@@ -17,6 +17,7 @@ afresh with `re.compile` and the reason logged.
 from __future__ import annotations
 
 import array
+import contextlib
 import hashlib
 import json
 import logging
@@ -133,7 +134,8 @@ def _load(path: Path, digest: str) -> _Program:
         words.frombytes(source.read())
     if len(words) != header["words"]:
         raise ValueError(f"{len(words)} code words where the header says {header['words']}")
-    os.utime(path)  # in use: the pruning below leaves it alone
+    with contextlib.suppress(OSError):  # a read-only cache (baked into an image) is still a good cache
+        os.utime(path)  # in use: the pruning below leaves it alone
     return _Program(header["flags"], words.tolist(), header["groups"], header["groupindex"],
                     tuple(header["indexgroup"]))
 

@@ -135,8 +135,7 @@ def test_the_severity_head_fitted_on_used_columns_is_the_all_column_fit(fast_sco
     assert unused.sum() > x.shape[1] // 2  # most hashed columns are empty for a few hundred complaints
     assert used.coef_.shape == full.coef_.shape and used.n_features_in_ == x.shape[1]
     assert not used.coef_[:, unused].any() and np.abs(full.coef_[:, unused]).max() < 1e-12
-    probe = model.feature_matrix(feature_frame(training_sample["text"].tolist()[:300],
-                                               np.asarray(cue_extractor.featurize(training_sample["text"].tolist()[:300])),
-                                               cue_feature_names()))
+    sample = training_sample["text"].tolist()[:300]
+    probe = model.feature_matrix(feature_frame(sample, np.asarray(cue_extractor.featurize(sample)), cue_feature_names()))
     assert np.abs(used.predict_proba(probe) - full.predict_proba(probe)).max() < 1e-8
     assert (used.predict(probe) == full.predict(probe)).all()

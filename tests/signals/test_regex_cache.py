@@ -78,3 +78,15 @@ def test_flags_are_part_of_the_key(tmp_path: Path, flags: int) -> None:
     flagged = compile_large(LARGE, flags, cache_dir=tmp_path)
     assert flagged == re.compile(LARGE, flags) and flagged != plain
     assert len(list(tmp_path.glob("*.sre"))) == 2
+
+
+def test_a_cache_that_cannot_be_touched_is_still_read(tmp_path: Path, monkeypatch) -> None:
+    """A read-only cache (baked into an image) refuses the access-time touch; the program still loads."""
+    fresh = compile_large(LARGE, cache_dir=tmp_path)
+
+    def refuse(*_args, **_kwargs):
+        raise PermissionError("read-only file system")
+
+    monkeypatch.setattr(regex_cache.os, "utime", refuse)
+    monkeypatch.setattr(regex_cache._parser, "parse", _parse_refused)
+    assert compile_large(LARGE, cache_dir=tmp_path) == fresh
