@@ -1,4 +1,4 @@
-"""Two changes to the fast model that were tried and not adopted, each measured beside the served recipe on the
+"""Changes to the fast model that were tried and not adopted, each measured beside the served recipe on the
 same folds of the issue's protocol (stratified 10-fold CV on the complaint tweets). Prints JSON.
 
 - Severity offsets: per-level offsets on the severity head's log-probabilities, tuned for 5-way macro-F1 on the
@@ -6,31 +6,39 @@ same folds of the issue's protocol (stratified 10-fold CV on the complaint tweet
   model takes the likeliest level.
 - Naive-Bayes weighting (NB-LR, Wang & Manning 2012): every text column scaled by the magnitude of its log-count
   ratio between complaints and non-complaints on the training fold, before the logistic regressions.
+- Ordinal severity (cumulative binary heads, Frank & Hall 2001): the four complaint levels are ordered, from no
+  explicit reproach to blame. One logistic regression per cut learns P(level > k) on the same rows as the served
+  multinomial head. A level's probability is the difference between neighbouring cuts, clipped at 0 and
+  renormalised.
 
 Without --teachers every fold learns from the labelled tweets alone. With it, each fold is distilled from the deep
 cross-validation's network for that fold, as `earlywarn evaluate --model fast` does; run
-`earlywarn evaluate --model deep` first.
+`earlywarn evaluate --model deep` first, or pass --teacher-groups N to fine-tune N teachers here (checkpointed, as
+`earlywarn evaluate --model fast --teacher-groups N` does).
 
-    python scripts/fast_model_trials.py [--teachers] [--folds 0 1 2] [--nb-alpha 0.05] [--nb-binary]
+    python scripts/fast_model_trials.py [--teachers] [--teacher-groups N] [--folds 0 1 2] [--nb-alpha 0.05]
+                                        [--nb-binary]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from numpy.typing import NDArray
-from rich.progress import Progress
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from pipeline.config import Settings
+from pipeline.console import print_json, progress
 from pipeline.datasets.complaint_tweets import load_complaint_tweets
+from pipeline.schema import Severity
 from pipeline.scoring.fast_model import (
+    COMPLAINT_SEVERITIES,
     TEXT_COLUMN,
     FastComplaintModel,
     FastPrediction,
@@ -45,7 +53,7 @@ from pipeline.training.evaluation import OutOfFold, fold_metrics
 from pipeline.training.fast import featurize_with_progress
 from pipeline.training.params import load_params
 
-SERVED, NAIVE_BAYES = "served", "naive-Bayes weighted"
+SERVED, NAIVE_BAYES, ORDINAL = "served", "naive-Bayes weighted", "ordinal severity"
 
 
 @dataclass(frozen=True)
@@ -88,9 +96,39 @@ class NaiveBayesWeighted(FastComplaintModel):
         return matrix if self.scale_ is None else matrix.multiply(self.scale_).tocsr()
 
 
+class OrdinalSeverity(FastComplaintModel):
+    """The served model with its severity head replaced by one binary head per cut between neighbouring levels."""
+
+    cuts_: list[LogisticRegression]
+
+    def fit(self, frame: pd.DataFrame, labels: Sequence[int], severity: Sequence[int] | None = None,
+            teacher: TeacherLabels | None = None) -> OrdinalSeverity:
+        super().fit(frame, labels, severity, teacher)
+        y, sev = np.asarray(labels, dtype=int), np.full(len(labels), -1) if severity is None else np.asarray(severity)
+        rated = (y == 1) & (sev >= Severity.no_explicit_reproach)
+        taught = None if teacher is None else self._taught_levels(teacher)
+        matrix = self.feature_matrix(frame)[rated]
+        self.cuts_ = []
+        for cut in COMPLAINT_SEVERITIES[:-1]:
+            head = LogisticRegression(C=self.severity_C, class_weight="balanced", solver="liblinear")
+            above = None if taught is None else replace(taught, y=(taught.y > cut).astype(int))
+            self.cuts_.append(self._fit_head(head, matrix, (sev[rated] > cut).astype(int), above))
+        return self
+
+    def predict_all(self, frame: pd.DataFrame) -> FastPrediction:
+        served = super().predict_all(frame)
+        x = self.feature_matrix(frame)
+        above = np.column_stack([np.ones(x.shape[0])] + [h.predict_proba(x)[:, 1] for h in self.cuts_]
+                                + [np.zeros(x.shape[0])])
+        given = np.clip(above[:, :-1] - above[:, 1:], 0.0, None) + 1e-12
+        given /= given.sum(axis=1, keepdims=True)
+        p = served.complaint
+        return FastPrediction(complaint=p, severity=np.column_stack([1.0 - p, p[:, None] * given]))
+
+
 @dataclass
 class Predictions:
-    """Out-of-fold outputs over every tweet (rows of folds not run stay zero): what both trials are read from."""
+    """Out-of-fold outputs over every tweet (rows of folds not run stay zero): what the trials are read from."""
 
     complaint: NDArray[np.float64]
     flagged: NDArray[np.bool_]
@@ -165,12 +203,16 @@ def compare(tweets: pd.DataFrame, found: dict[str, Predictions], naive_bayes: Na
         "severity offsets, cross-fitted": {**summary(served, offset_levels, tweets), "offsets_per_fold": offsets},
         f"{NAIVE_BAYES} (alpha {naive_bayes.alpha:g}, {'binary' if naive_bayes.binary else 'TF-IDF'} counts)":
             summary(found[NAIVE_BAYES], likeliest_levels(found[NAIVE_BAYES]), tweets),
+        ORDINAL: summary(found[ORDINAL], likeliest_levels(found[ORDINAL]), tweets),
     }
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--teachers", action="store_true", help="distil each fold from the deep CV's fold network")
+    parser.add_argument("--teacher-groups", type=int, default=0,
+                        help="distil from N networks fine-tuned here, each on the folds outside its group (implies "
+                             "--teachers)")
     parser.add_argument("--folds", type=int, nargs="*", help="which of the protocol's folds to run (default: all)")
     parser.add_argument("--nb-alpha", type=float, default=NaiveBayes.alpha)
     parser.add_argument("--nb-binary", action="store_true")
@@ -183,8 +225,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     extractor = CueExtractor()
     cues = featurize_with_progress(extractor, tweets["text"].tolist())
     teachers = None
-    if args.teachers:
-        distillation = fold_teachers(settings, tweets, folds, lambda pool: featurize_with_progress(extractor, pool))
+    if args.teachers or args.teacher_groups:
+        with progress() as bar:
+            teaching = bar.add_task("fine-tuning teacher networks (tweets seen)", total=None)
+            distillation = fold_teachers(settings, tweets, folds, lambda pool: featurize_with_progress(extractor, pool),
+                                         groups=args.teacher_groups, advance=lambda n: bar.advance(teaching, n))
         if isinstance(distillation, str):
             parser.error(f"--teachers: {distillation}")
         teachers = distillation.teachers
@@ -196,14 +241,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         model.naive_bayes = naive_bayes
         return model
 
-    models = {SERVED: lambda: FastComplaintModel(random_state=settings.seed, **params), NAIVE_BAYES: weighted}
-    with Progress() as progress:
-        task = progress.add_task("fitting", total=len(only) * len(models))
+    models = {SERVED: lambda: FastComplaintModel(random_state=settings.seed, **params), NAIVE_BAYES: weighted,
+              ORDINAL: lambda: OrdinalSeverity(random_state=settings.seed, **params)}
+    with progress() as bar:
+        task = bar.add_task("fitting", total=len(only) * len(models))
         found = run_folds(tweets, cues, folds, settings.seed, models, only, teachers,
-                          lambda: progress.advance(task))
+                          lambda: bar.advance(task))
     result = {"protocol": f"stratified {folds}-fold CV on the complaint tweets, folds {only}",
               "distilled": teachers is not None, **compare(tweets, found, naive_bayes)}
-    print(json.dumps(result, indent=2))
+    print_json(result)
     return result
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from pipeline.scoring.fast_model import FastComplaintModel
+from pipeline.scoring.fast_model import FastComplaintModel, feature_frame
 from pipeline.signals import cue_feature_names
 from pipeline.training.evaluation import cross_validate_fast
 from tests.scripts.script_loader import load_script
@@ -37,7 +37,8 @@ def cues(tweets, cue_extractor) -> np.ndarray:
 @pytest.fixture(scope="module")
 def found(trials, tweets, cues):
     models = {trials.SERVED: lambda: FastComplaintModel(**PARAMS),
-              trials.NAIVE_BAYES: lambda: trials.NaiveBayesWeighted(**PARAMS)}
+              trials.NAIVE_BAYES: lambda: trials.NaiveBayesWeighted(**PARAMS),
+              trials.ORDINAL: lambda: trials.OrdinalSeverity(**PARAMS)}
     return trials.run_folds(tweets, cues, 3, 13, models, only=[0, 1, 2])
 
 
@@ -78,3 +79,25 @@ def test_offsets_are_fitted_and_read_only_on_the_folds_run(trials, tweets, found
     assert (levels[partial.flagged & (partial.fold >= 0)] >= 1).all()
     ran = trials.summary(partial, levels, tweets)
     assert ran["complaint_macro_f1"] != trials.summary(served, trials.likeliest_levels(served), tweets)["complaint_macro_f1"]
+
+
+def test_the_ordinal_heads_change_severity_only_and_give_a_distribution_over_the_levels(trials, found) -> None:
+    served, ordinal = found[trials.SERVED], found[trials.ORDINAL]
+    assert np.array_equal(ordinal.complaint, served.complaint) and np.array_equal(ordinal.flagged, served.flagged)
+    assert (ordinal.severity >= 0).all()
+    assert np.allclose(ordinal.severity.sum(axis=1), 1.0)
+    assert not np.allclose(ordinal.severity, served.severity)
+
+
+def test_an_ordinal_level_is_the_difference_between_neighbouring_cuts(trials, tweets, cues) -> None:
+    inputs = feature_frame(tweets["text"].tolist(), cues, cue_feature_names())
+    model = trials.OrdinalSeverity(**PARAMS).fit(inputs, tweets["label"], tweets["severity"])
+    x = model.feature_matrix(inputs.iloc[:20])
+    above = np.column_stack([h.predict_proba(x)[:, 1] for h in model.cuts_])
+    given = model.predict_all(inputs.iloc[:20]).severity[:, 1:]
+    given /= given.sum(axis=1, keepdims=True)
+    ordered = (above[:, 0] >= above[:, 1]) & (above[:, 1] >= above[:, 2])  # rows where the cuts do not cross
+    assert ordered.any()
+    expected = np.column_stack([1.0 - above[:, 0], above[:, 0] - above[:, 1], above[:, 1] - above[:, 2],
+                                above[:, 2]])
+    assert np.allclose(given[ordered], expected[ordered], atol=1e-9)
