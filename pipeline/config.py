@@ -53,6 +53,9 @@ class Settings(BaseSettings):
                                             "shipped one if empty")
     cases_vulnerability_retention_days: float = Field(default=90.0, gt=0, description="days a settled case keeps "
                                                       "its vulnerability markers before they are deleted")
+    cases_backdate_days: float = Field(default=14.0, ge=0, description="how old a streamed complaint's own message "
+                                       "time may be and still start its clocks (a backlog or a dead-letter replay); an "
+                                       "older one is a replay of history and the clocks start at intake; 0: always at intake")
     cases_sweep_seconds: float = Field(default=60.0, ge=0, description="how often the server raises due "
                                        "deadline warnings and breaches; 0 turns the sweeper off")
     letters_dir: Path | None = Field(default=None, description="customer letter templates and letters.yaml "

@@ -136,7 +136,8 @@ def compliance(received: pd.DataFrame, profiles: Mapping[str, RegulatoryProfile]
             continue
         milestones = {m: getattr(row, col).to_pydatetime() for m, col in milestone_columns.items()
                       if hasattr(row, col) and not pd.isna(getattr(row, col)) and getattr(row, col) <= as_of}
-        for deadline in evaluate(profile, milestones, as_of, row.pauses):
+        replies = [at for at in row.replies if at <= as_of]
+        for deadline in evaluate(profile, milestones, as_of, row.pauses, replies):
             if deadline.kind is not ClockKind.deadline or deadline.status is ClockStatus.not_started:
                 continue
             counts = tally.setdefault((deadline.clock, deadline.rule), dict.fromkeys(

@@ -29,7 +29,8 @@ MILESTONES: tuple[Milestone, ...] = (Milestone.received, Milestone.acknowledged,
 
 CASE_COLUMNS = ("case_id", "stage", "profile", "channel", "queue", "topic", "priority", "risk_level", "customer_id",
                 "root_cause", "findings_outcome", "escalation", "redress_paid", "satisfied", "created_at",
-                "prevented_at", "dismissed_at", *(f"{m.value}_at" for m in MILESTONES), "pauses")
+                "prevented_at", "dismissed_at", *(f"{m.value}_at" for m in MILESTONES), "pauses",
+                "replies")
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ def load_records(engine: Engine, period: Period, texts: bool = True) -> CaseReco
             CaseRow.id, CaseRow.stage, CaseRow.profile, CaseRow.channel, CaseRow.queue, CaseRow.topic,
             CaseRow.priority, CaseRow.risk_level, CaseRow.customer_id, CaseRow.root_cause, CaseRow.findings_outcome,
             CaseRow.escalation, CaseRow.redress_paid, CaseRow.satisfied, CaseRow.created_at, CaseRow.milestones, CaseRow.pauses,
+            CaseRow.replies,
         ).where(CaseRow.created_at < period.end_at)).all()
         ids = [r.id for r in rows]
         events = s.execute(select(EventRow.case_id, EventRow.at, EventRow.action, EventRow.after)
@@ -136,6 +138,7 @@ def _cases_frame(rows: Iterable[Any], prevented: dict[int, datetime], dismissed:
             dismissed.get(r.id),
             *(_when(milestones.get(m.value)) for m in MILESTONES),
             tuple(Pause(_when(a), _when(b)) for a, b in (r.pauses or ())),
+            tuple(_when(at) for at in (r.replies or ())),
         ))
     frame = pd.DataFrame(records, columns=list(CASE_COLUMNS))
     return _utc(frame, "created_at", "prevented_at", "dismissed_at", *(f"{m.value}_at" for m in MILESTONES))

@@ -19,7 +19,7 @@ def create(api, **body) -> dict:
 
 def test_create_read_list_and_transition(api):
     case = create(api, received_at="2026-11-20T09:00:00+00:00")
-    assert case["stage"] == "received" and case["allowed_actions"] == ["acknowledge"]
+    assert case["stage"] == "received" and case["allowed_actions"] == ["acknowledge", "close"]
     assert {d["clock"] for d in case["deadlines"]} >= {"acknowledgement", "final_response"}
     moved = api.post(f"/cases/{case['id']}/transitions", json={"action": "acknowledge", "version": case["version"]},
                      headers=auth(api)).json()
@@ -34,7 +34,7 @@ def test_create_read_list_and_transition(api):
 def test_errors_name_the_field_and_the_fix(api):
     case = create(api)
     cid = case["id"]
-    illegal = api.post(f"/cases/{cid}/transitions", json={"action": "close"}, headers=auth(api))
+    illegal = api.post(f"/cases/{cid}/transitions", json={"action": "agree"}, headers=auth(api))
     assert illegal.status_code == 409
     assert illegal.json()["error"]["field"] == "action" and "acknowledge" in illegal.json()["error"]["message"]
     stale = api.post(f"/cases/{cid}/notes", json={"note": "x", "version": 999}, headers=auth(api))
