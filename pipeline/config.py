@@ -78,7 +78,7 @@ class Settings(BaseSettings):
                                      "with a worker before another worker takes it over")
 
     workspace_secret: str = Field(default="", description="signs the workspace session cookie; empty: random per "
-                                  "process (sessions end on restart and are not shared across --workers)")
+                                  "process (sessions end on restart; `serve --workers` above 1 refuses to start)")
     workspace_https_only: bool = Field(default=False, description="send the session cookie over HTTPS only: "
                                        "set it wherever the workspace is served behind TLS")
     # the stream

@@ -15,10 +15,11 @@ from contextlib import contextmanager
 from threading import Lock
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from cachetools import TTLCache
-from sqlalchemy import Engine, bindparam, exists, func, inspect, select
+from sqlalchemy import Engine, and_, bindparam, exists, func, inspect, select
+from sqlalchemy import case as sql_case
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.exc import StaleDataError
@@ -152,6 +153,12 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def token_fingerprint(digest: str) -> str:
+    """A short hash of a token's stored hash: a session keeps it to notice a rotation, and it is of no
+    use to anyone reading the (signed, not encrypted) cookie."""
+    return hashlib.sha256(f"session:{digest}".encode()).hexdigest()[:16]
+
+
 class CaseService:
     def __init__(
         self,
@@ -233,11 +240,16 @@ class CaseService:
             self._tokens[digest] = actor
         return actor
 
-    def actor(self, username: str) -> Actor:
+    def actor(self, username: str, fingerprint: str | None = None) -> Actor:
+        """An active user; with `fingerprint` (a `token_fingerprint`), only while their token is still the
+        one it was taken from, so a workspace session ends when the token is rotated."""
         with self._sessions() as s:
             user = s.scalar(select(UserRow).where(UserRow.username == username, UserRow.active))
         if user is None:
             raise UnknownUserError(username)
+        if fingerprint is not None and not secrets.compare_digest(token_fingerprint(user.token_hash), fingerprint):
+            raise AuthenticationError(f"the API token '{username}' signed in with has been rotated; sign in with "
+                                      "the new one")
         return Actor(username=user.username, role=Role(user.role))
 
     def list_users(self) -> list[dict[str, Any]]:
@@ -263,22 +275,33 @@ class CaseService:
         limit: int = 50,
         offset: int = 0,
         queue: str | None = None,
+        channel: str | None = None,
+        order: Literal["updated", "urgency"] = "updated",
     ) -> list[CaseSummary]:
+        """Cases matching every filter given. `order="urgency"` fetches the riskiest first, then the
+        soonest alert, so a page that shows the top few never drops an untouched case about to breach."""
+        ordering = _URGENCY if order == "urgency" else (CaseRow.updated_at.desc(), CaseRow.id.desc())
         query = (select(CaseRow).options(defer(CaseRow.flag_reasons), defer(CaseRow.alerts))  # not in a summary
-                 .order_by(CaseRow.updated_at.desc(), CaseRow.id.desc()).limit(limit).offset(offset))
-        if stage is not None:
-            query = query.where(CaseRow.stage == stage.value)
-        if assigned_role is not None:
-            query = query.where(CaseRow.assigned_role == assigned_role.value)
-        if customer_id is not None:
-            query = query.where(CaseRow.customer_id == customer_id)
-        if queue is not None:
-            query = query.where(CaseRow.queue == queue)
-        if open_only:
-            query = query.where(CaseRow.stage.not_in([s.value for s in Stage if not s.is_open]))
+                 .where(*_filters(stage, assigned_role, customer_id, open_only, queue, channel))
+                 .order_by(*ordering).limit(limit).offset(offset))
         now = self._clock()
         with self._sessions() as s:
             return [self._summary(case, now) for case in s.scalars(query)]
+
+    def count_cases(
+        self,
+        stage: Stage | None = None,
+        assigned_role: Role | None = None,
+        customer_id: str | None = None,
+        open_only: bool = False,
+        queue: str | None = None,
+        channel: str | None = None,
+    ) -> int:
+        """How many cases `list_cases` would give with no limit: a page says how many it leaves out."""
+        query = select(func.count(CaseRow.id)).where(*_filters(stage, assigned_role, customer_id, open_only,
+                                                                queue, channel))
+        with self._sessions() as s:
+            return int(s.scalar(query) or 0)
 
     def queues(self) -> list[str]:
         """The queues routing has sent cases to, for a team's filter."""
@@ -913,6 +936,27 @@ class CaseService:
 
 
 _CASE_ATTRIBUTES = frozenset(inspect(CaseRow).attrs.keys())
+
+
+# Riskiest first (complaint, high, elevated, low, then unscored), then the soonest pending alert, as the
+# queue shows them. A case with no alert pending goes by its age: one whose breach has already fired
+# sorts ahead of clocks with time left; one still flagged (no clock started) goes after those with one.
+_URGENCY = (
+    sql_case(*((CaseRow.risk_level == level.value, -level.rank) for level in RiskLevel), else_=1),
+    sql_case((and_(CaseRow.next_alert_at.is_(None), CaseRow.stage == Stage.flagged.value), 1), else_=0),
+    func.coalesce(CaseRow.next_alert_at, CaseRow.created_at),
+    CaseRow.id,
+)
+
+
+def _filters(stage: Stage | None, assigned_role: Role | None, customer_id: str | None, open_only: bool,
+             queue: str | None, channel: str | None) -> list[Any]:
+    wanted = [(stage, CaseRow.stage), (assigned_role, CaseRow.assigned_role), (customer_id, CaseRow.customer_id),
+              (queue, CaseRow.queue), (channel, CaseRow.channel)]
+    where = [column == getattr(value, "value", value) for value, column in wanted if value is not None]
+    if open_only:
+        where.append(CaseRow.stage.not_in([s.value for s in Stage if not s.is_open]))
+    return where
 
 
 def _save_cases(s: Session, cases: Sequence[CaseRow]) -> None:

@@ -328,3 +328,37 @@ def test_verify_reads_a_live_case_as_it_stood(case_service, people):
     finally:
         event.remove(case_service.engine, "after_cursor_execute", _append_meanwhile)
     assert appended and report.intact, report.problems
+
+
+def test_the_urgent_order_fetches_the_riskiest_and_soonest_first(case_service, people, clock):
+    agent = people[Role.agent]
+    overdue = new_complaint(case_service, agent, risk_level="complaint", received_at=datetime(2026, 9, 1, tzinfo=UTC))
+    case_service.sweep()  # both its clocks have breached: no alert is left pending on it
+    with case_service.engine.connect() as conn:
+        assert conn.execute(text("SELECT next_alert_at FROM cases WHERE id = :id"), {"id": overdue}).scalar() is None
+    clock.advance(minutes=1)
+    soon = new_complaint(case_service, agent, risk_level="complaint")
+    unclocked = new_complaint(case_service, agent, risk_level="complaint", stage="flagged")
+    low = new_complaint(case_service, agent, risk_level="low")
+    tweet = new_complaint(case_service, agent, risk_level="high", channel=Channel.social)
+    urgent = [c.id for c in case_service.list_cases(open_only=True, order="urgency")]
+    assert urgent == [overdue, soon, unclocked, tweet, low]
+    assert [c.id for c in case_service.list_cases(open_only=True, limit=2, order="urgency")] == [overdue, soon]
+    assert case_service.list_cases(open_only=True, limit=1)[0].id == tweet  # the default: latest update first
+    assert [c.id for c in case_service.list_cases(channel="social", order="urgency")] == [tweet]
+    assert case_service.count_cases(open_only=True) == 5 and case_service.count_cases(channel="social") == 1
+    assert case_service.count_cases(stage=Stage.flagged, assigned_role=Role.agent) == 1
+
+
+def test_a_sessions_token_fingerprint_holds_only_until_the_token_is_rotated(case_service):
+    from pipeline.cases.service import hash_token, token_fingerprint
+    from pipeline.errors import AuthenticationError
+
+    token = case_service.add_user("fp.agent", Role.agent)
+    mark = token_fingerprint(hash_token(token))
+    assert len(mark) == 16 and mark not in hash_token(token)
+    assert case_service.actor("fp.agent", fingerprint=mark).username == "fp.agent"
+    case_service.rotate_token("fp.agent")
+    with pytest.raises(AuthenticationError, match="rotated"):
+        case_service.actor("fp.agent", fingerprint=mark)
+    assert case_service.actor("fp.agent").username == "fp.agent"

@@ -214,15 +214,20 @@ class RedisStreamProducer:
         self.redis = _client(url)
         self._owns_client = not isinstance(url, redis.Redis)
 
-    def publish(self, records: Iterable[Record], chunk: int = 500) -> list[str]:
-        """Append each record as one entry (`data` = its JSON, or the str/bytes as given); entry ids in order."""
+    def publish(self, records: Iterable[Record], chunk: int = 500, *, atomic: bool = False) -> list[str]:
+        """Append each record as one entry (`data` = its JSON, or the str/bytes as given); entry ids in order.
+
+        `atomic` sends them all in one MULTI/EXEC, so a failure leaves none of them on the stream (what
+        `POST /ingest` promises a caller told to resend); otherwise in pipelined chunks, which an error
+        can leave half published.
+        """
         ids: list[str] = []
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = self.redis.pipeline(transaction=atomic)
         queued = 0
         for record in records:
             pipe.xadd(self.stream, {DATA_FIELD: _encode(record)}, maxlen=self.maxlen, approximate=True)
             queued += 1
-            if queued >= chunk:
+            if queued >= chunk and not atomic:
                 ids.extend(_text(i) for i in pipe.execute())
                 queued = 0
         if queued:
