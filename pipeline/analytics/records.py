@@ -22,10 +22,15 @@ from sqlalchemy.orm import Session
 from pipeline.cases.clocks import Milestone, Pause
 from pipeline.cases.tables import CaseMessageRow, CaseRow, EventRow, VulnerabilityRow
 
-#: Milestones kept as columns, `<name>_at`.
+#: Milestones kept as columns, `<name>_at`. `vulnerability_noted` starts the FG21/1 care clock, so the
+#: compliance table can count it; like `vulnerable`, it is counted, never listed.
 MILESTONES: tuple[Milestone, ...] = (Milestone.received, Milestone.acknowledged, Milestone.first_response,
                                      Milestone.summary_resolution, Milestone.holding_response,
-                                     Milestone.final_response, Milestone.deadlock_letter, Milestone.closed)
+                                     Milestone.final_response, Milestone.deadlock_letter, Milestone.closed,
+                                     Milestone.vulnerability_noted)
+
+#: The actions that settle a flag without a complaint; a `reopen` (or a reopening flag) undoes them.
+SETTLING = ("prevent", "dismiss")
 
 CASE_COLUMNS = ("case_id", "stage", "profile", "channel", "queue", "topic", "priority", "risk_level", "customer_id",
                 "root_cause", "findings_outcome", "escalation", "redress_paid", "satisfied", "created_at",
@@ -99,8 +104,11 @@ def load_records(engine: Engine, period: Period, texts: bool = True) -> CaseReco
             CaseRow.replies,
         ).where(CaseRow.created_at < period.end_at)).all()
         ids = [r.id for r in rows]
+        settled_cases = select(EventRow.case_id).where(EventRow.action.in_(SETTLING))
         events = s.execute(select(EventRow.case_id, EventRow.at, EventRow.action, EventRow.after)
-                           .where(EventRow.action.in_(("prevent", "dismiss", "escalate")), EventRow.at < period.end_at)
+                           .where(EventRow.action.in_((*SETTLING, "escalate", "reopen"))
+                                  | ((EventRow.action == "flag") & EventRow.case_id.in_(settled_cases)),
+                                  EventRow.at < period.end_at)
                            .order_by(EventRow.case_id, EventRow.seq)).all()
         columns = [CaseMessageRow.case_id, CaseMessageRow.message_id, CaseMessageRow.added_at, CaseMessageRow.score]
         if texts:
@@ -108,8 +116,7 @@ def load_records(engine: Engine, period: Period, texts: bool = True) -> CaseReco
         messages = s.execute(select(*columns).where(CaseMessageRow.author == "customer")).all()
         vulnerable = frozenset(s.scalars(select(VulnerabilityRow.case_id).distinct()))
     known = set(ids)
-    # the latest of each, as events come in order
-    settled = {action: {e.case_id: e.at for e in events if e.action == action} for action in ("prevent", "dismiss")}
+    settled = _still_settled(events)
     cases = _cases_frame(rows, settled["prevent"], settled["dismiss"])
     escalations = pd.DataFrame(
         [(e.case_id, e.at, e.after.get("escalation"), bool(e.after.get("customer_requested")))
@@ -125,6 +132,20 @@ def load_records(engine: Engine, period: Period, texts: bool = True) -> CaseReco
                                                           "complaint_probability", "cue_labels"]), "filed_at"),
         vulnerable=vulnerable & known,
     )
+
+
+def _still_settled(events: Iterable[Any]) -> dict[str, dict[int, datetime]]:
+    """When each case was last prevented or dismissed, unless it was reopened after (by a handler,
+    or by a stream flag that sent it back to the queue) before the period ended: a flag that came
+    back is neither prevented nor a false alarm."""
+    settled: dict[str, dict[int, datetime]] = {action: {} for action in SETTLING}
+    for e in events:  # in order, per case
+        if e.action in SETTLING:
+            settled[e.action][e.case_id] = e.at
+        elif e.action == "reopen" or (e.action == "flag" and (e.after or {}).get("reopened")):
+            for at in settled.values():
+                at.pop(e.case_id, None)
+    return settled
 
 
 def _cases_frame(rows: Iterable[Any], prevented: dict[int, datetime], dismissed: dict[int, datetime]) -> pd.DataFrame:
