@@ -103,6 +103,9 @@ class Settings(BaseSettings):
                               "for contact-centre queues; empty turns it off")
     webhook_url: str = Field(default="", description="outbound webhook for flags; empty turns it off")
     webhook_secret: str = Field(default="", description="HMAC-SHA256 key that signs webhook bodies")
+    webhook_budget_s: float = Field(default=20.0, gt=0, description="seconds one batch's webhook "
+                                    "deliveries may take; flags not delivered by then are dead-lettered at "
+                                    "once. Keep it well under the claim idle time, which the batch must beat")
 
     @field_validator("data_dir", "models_dir", "cache_dir")
     @classmethod
