@@ -562,11 +562,18 @@ def serve(
 ) -> None:
     """Serve the workspace (/workspace), the case REST API (OpenAPI at /docs) and POST /ingest on the configured
     database."""
+    settings = get_settings()
+    if workers > 1 and not settings.workspace_secret:  # each worker would sign sessions with its own random key
+        raise typer.BadParameter(
+            f"{workers} workers without EARLYWARN_WORKSPACE_SECRET would each sign workspace sessions with their own "
+            "random key, so a sign-in would fail on the next request another worker answers. Set "
+            "EARLYWARN_WORKSPACE_SECRET to a long random string (python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))'), or serve with --workers 1", param_hint="--workers")
     import uvicorn
 
     from pipeline.cases.service import CaseService
 
-    CaseService.from_settings(get_settings()).engine.dispose()  # migrate once, before any worker starts
+    CaseService.from_settings(settings).engine.dispose()  # migrate once, before any worker starts
     err.print(f"Serving the workspace at http://{host}:{port}/workspace and the API at http://{host}:{port}/docs "
               "(Ctrl-C stops)")
     uvicorn.run("pipeline.api.app:app_from_settings", factory=True, host=host, port=port, workers=workers,

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
                                             "shipped one if empty")
     cases_vulnerability_retention_days: float = Field(default=90.0, gt=0, description="days a settled case keeps "
                                                       "its vulnerability markers before they are deleted")
+    cases_backdate_days: float = Field(default=14.0, ge=0, description="how old a streamed complaint's own message "
+                                       "time may be and still start its clocks (a backlog or a dead-letter replay); an "
+                                       "older one is a replay of history and the clocks start at intake; 0: always at intake")
     cases_sweep_seconds: float = Field(default=60.0, ge=0, description="how often the server raises due "
                                        "deadline warnings and breaches; 0 turns the sweeper off")
     letters_dir: Path | None = Field(default=None, description="customer letter templates and letters.yaml "
@@ -75,7 +78,7 @@ class Settings(BaseSettings):
                                      "with a worker before another worker takes it over")
 
     workspace_secret: str = Field(default="", description="signs the workspace session cookie; empty: random per "
-                                  "process (sessions end on restart and are not shared across --workers)")
+                                  "process (sessions end on restart; `serve --workers` above 1 refuses to start)")
     workspace_https_only: bool = Field(default=False, description="send the session cookie over HTTPS only: "
                                        "set it wherever the workspace is served behind TLS")
     # the stream
@@ -100,6 +103,9 @@ class Settings(BaseSettings):
                               "for contact-centre queues; empty turns it off")
     webhook_url: str = Field(default="", description="outbound webhook for flags; empty turns it off")
     webhook_secret: str = Field(default="", description="HMAC-SHA256 key that signs webhook bodies")
+    webhook_budget_s: float = Field(default=20.0, gt=0, description="seconds one batch's webhook "
+                                    "deliveries may take; flags not delivered by then are dead-lettered at "
+                                    "once. Keep it well under the claim idle time, which the batch must beat")
 
     @field_validator("data_dir", "models_dir", "cache_dir")
     @classmethod

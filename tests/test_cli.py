@@ -1,6 +1,9 @@
 """The `earlywarn` command end to end, in-process, against the real data and a real trained model."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -145,3 +148,14 @@ def test_commands_that_do_not_apply_to_a_model_say_what_to_run(env, command, why
     result = runner.invoke(app, command)
     assert result.exit_code == 2
     assert why in result.stderr
+
+
+def test_serve_refuses_several_workers_without_a_session_secret(tmp_path):
+    """Each worker would sign sessions with its own random key; it must refuse before serving anything."""
+    env = {k: v for k, v in os.environ.items() if k != "EARLYWARN_WORKSPACE_SECRET"}
+    env["EARLYWARN_DATABASE_URL"] = f"sqlite:///{tmp_path / 'serve.db'}"
+    refused = subprocess.run([sys.executable, "-c", "from pipeline.cli import main; main()", "serve", "--workers", "2",
+                              "--port", "1"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    said = " ".join(refused.stderr.replace("│", " ").split())
+    assert refused.returncode == 2 and "EARLYWARN_WORKSPACE_SECRET" in said and "--workers 1" in said, said
+    assert not (tmp_path / "serve.db").exists(), "it refused before touching the store"

@@ -3,10 +3,13 @@
 What each count means (so the report, the dashboard and the CSVs say the same thing):
 - flags: cases the tracker opened (an early warning, or a complaint filed directly);
 - complaints: cases whose regulatory clocks started (received) in the period;
-- prevented: flags settled before they became complaints (CU824 1.2);
-- dismissed: flags a handler judged not a complaint (false alarms; they become negative labels), a
+- prevented: flags settled before they became complaints (CU824 1.2) and not reopened by the period's end;
+- dismissed: flags a handler judged not a complaint and not reopened by the period's end (false alarms), a
   headline figure only (the volume tables count flags, complaints, prevented and closed);
-- closed: complaints closed in the period.
+- closed: complaints closed in the period;
+- conversion: of the flags opened in the period that were not complaints when opened (flag-first),
+  the share received as complaints by the period's end; the same cohort in the headline figures
+  and in every breakdown. A case counts under each cue its customer messages carried by then.
 """
 
 from __future__ import annotations
@@ -94,7 +97,7 @@ def kpis(records: CaseRecords, profiles: Mapping[str, RegulatoryProfile], now: d
     received = c[_in(c.received_at, records)]
     prevented = c[_in(c.prevented_at, records)]
     closed = c[_in(c.closed_at, records)]
-    flagged_first = opened[opened.received_at.isna() | (opened.received_at > opened.created_at)]
+    flagged_first = _flagged_first(records)
     findings = closed[closed.findings_outcome.notna()]
     hours_to_ack = (received.acknowledged_at - received.received_at).dt.total_seconds() / 3600
     days_to_resolve = (closed.closed_at - closed.received_at).dt.total_seconds() / 86400
@@ -106,7 +109,7 @@ def kpis(records: CaseRecords, profiles: Mapping[str, RegulatoryProfile], now: d
         prevention_rate=_ratio(int(flagged_first.prevented_at.notna().sum()), len(flagged_first)),
         dismissed=int(_in(c.dismissed_at, records).sum()),
         false_alarm_rate=_ratio(int(flagged_first.dismissed_at.notna().sum()), len(flagged_first)),
-        conversion_rate=_ratio(int(flagged_first.received_at.notna().sum()), len(flagged_first)),
+        conversion_rate=_ratio(int(_converted(flagged_first, records).sum()), len(flagged_first)),
         findings=len(findings),
         justified_rate=_ratio(int(findings.findings_outcome.isin(UPHELD).sum()), len(findings)),
         median_hours_to_acknowledge=_median(hours_to_ack),
@@ -136,7 +139,8 @@ def compliance(received: pd.DataFrame, profiles: Mapping[str, RegulatoryProfile]
             continue
         milestones = {m: getattr(row, col).to_pydatetime() for m, col in milestone_columns.items()
                       if hasattr(row, col) and not pd.isna(getattr(row, col)) and getattr(row, col) <= as_of}
-        for deadline in evaluate(profile, milestones, as_of, row.pauses):
+        replies = [at for at in row.replies if at <= as_of]
+        for deadline in evaluate(profile, milestones, as_of, row.pauses, replies):
             if deadline.kind is not ClockKind.deadline or deadline.status is ClockStatus.not_started:
                 continue
             counts = tally.setdefault((deadline.clock, deadline.rule), dict.fromkeys(
@@ -173,31 +177,42 @@ def cue_volumes(records: CaseRecords, freq: Freq = "D") -> pd.DataFrame:
 
 def breakdown(records: CaseRecords, by: Dimension) -> pd.DataFrame:
     """Totals for the period per category, largest first, with the rates a manager compares."""
-    if by == "cue":
-        cues = records.cues[_in(records.cues.filed_at, records)]
-        cases = records.cases.set_index("case_id")
-        per_case = cues.drop_duplicates(["case_id", "label"]).join(cases[["received_at", "prevented_at"]], on="case_id")
-        table = per_case.groupby("label").agg(
-            flags=("case_id", "size"), complaints=("received_at", "count"), prevented=("prevented_at", "count"))
-        table.index.name = "category"
-    else:
-        table = volumes(records, "D", by).groupby("category")[list(COUNTED)].sum()
+    table = volumes(records, "D", by).groupby("category")[list(COUNTED)].sum()
     table = table[(table[["flags", "complaints"]].sum(axis=1) > 0)].copy()
-    table["conversion_rate"] = (table.complaints / table["flags"].where(table["flags"] > 0)).round(4)
+    cohort, category = _categorised(records, _flagged_first(records), by)
+    converted = pd.DataFrame({"category": category.astype(str), "converted": _converted(cohort, records)})
+    rates = converted.groupby("category").converted.mean()
+    table["conversion_rate"] = rates.reindex(table.index).astype(float).round(4)
     table["share"] = (table["flags"] / max(int(table["flags"].sum()), 1)).round(4)
     return table.sort_values(["flags", "complaints"], ascending=False).reset_index()
 
 
-def _dated(records: CaseRecords, column: str, by: Dimension | None) -> pd.DataFrame:
-    c = records.cases[_in(records.cases[column], records)]
+def _flagged_first(records: CaseRecords) -> pd.DataFrame:
+    """Cases opened in the period as early warnings, not as complaints: the conversion cohort."""
+    c = records.cases
+    opened = c[_in(c.created_at, records)]
+    return opened[opened.received_at.isna() | (opened.received_at > opened.created_at)]
+
+
+def _converted(cases: pd.DataFrame, records: CaseRecords) -> pd.Series:
+    """Whether each case was received as a complaint by the period's end (a later receipt is the next
+    period's news, as a later prevention is)."""
+    return cases.received_at.notna() & (cases.received_at < records.period.end_at)
+
+
+def _categorised(records: CaseRecords, cases: pd.DataFrame, by: Dimension | None) -> tuple[pd.DataFrame, pd.Series]:
+    """The cases with their category: by cue, once per cue their messages carried by the period's end."""
     if by == "cue":
-        cues = records.cues.drop_duplicates(["case_id", "label"])
-        c = c.merge(cues[["case_id", "label"]], on="case_id")
-        category = c.label
-    elif by == "root_cause":
-        category = c.root_cause.fillna("not closed")
-    else:
-        category = c[by] if by else pd.Series("all", index=c.index)
+        cues = records.cues[records.cues.filed_at < records.period.end_at].drop_duplicates(["case_id", "label"])
+        cases = cases.merge(cues[["case_id", "label"]], on="case_id")
+        return cases, cases.label
+    if by == "root_cause":
+        return cases, cases.root_cause.fillna("not closed")
+    return cases, cases[by] if by else pd.Series("all", index=cases.index)
+
+
+def _dated(records: CaseRecords, column: str, by: Dimension | None) -> pd.DataFrame:
+    c, category = _categorised(records, records.cases[_in(records.cases[column], records)], by)
     return pd.DataFrame({"period": _floor(c[column], "D"), "category": category.astype(str)})
 
 

@@ -22,14 +22,20 @@ from sqlalchemy.orm import Session
 from pipeline.cases.clocks import Milestone, Pause
 from pipeline.cases.tables import CaseMessageRow, CaseRow, EventRow, VulnerabilityRow
 
-#: Milestones kept as columns, `<name>_at`.
+#: Milestones kept as columns, `<name>_at`. `vulnerability_noted` starts the FG21/1 care clock, so the
+#: compliance table can count it; like `vulnerable`, it is counted, never listed.
 MILESTONES: tuple[Milestone, ...] = (Milestone.received, Milestone.acknowledged, Milestone.first_response,
                                      Milestone.summary_resolution, Milestone.holding_response,
-                                     Milestone.final_response, Milestone.deadlock_letter, Milestone.closed)
+                                     Milestone.final_response, Milestone.deadlock_letter, Milestone.closed,
+                                     Milestone.vulnerability_noted)
+
+#: The actions that settle a flag without a complaint; a `reopen` (or a reopening flag) undoes them.
+SETTLING = ("prevent", "dismiss")
 
 CASE_COLUMNS = ("case_id", "stage", "profile", "channel", "queue", "topic", "priority", "risk_level", "customer_id",
                 "root_cause", "findings_outcome", "escalation", "redress_paid", "satisfied", "created_at",
-                "prevented_at", "dismissed_at", *(f"{m.value}_at" for m in MILESTONES), "pauses")
+                "prevented_at", "dismissed_at", *(f"{m.value}_at" for m in MILESTONES), "pauses",
+                "replies")
 
 
 @dataclass(frozen=True)
@@ -95,10 +101,14 @@ def load_records(engine: Engine, period: Period, texts: bool = True) -> CaseReco
             CaseRow.id, CaseRow.stage, CaseRow.profile, CaseRow.channel, CaseRow.queue, CaseRow.topic,
             CaseRow.priority, CaseRow.risk_level, CaseRow.customer_id, CaseRow.root_cause, CaseRow.findings_outcome,
             CaseRow.escalation, CaseRow.redress_paid, CaseRow.satisfied, CaseRow.created_at, CaseRow.milestones, CaseRow.pauses,
+            CaseRow.replies,
         ).where(CaseRow.created_at < period.end_at)).all()
         ids = [r.id for r in rows]
+        settled_cases = select(EventRow.case_id).where(EventRow.action.in_(SETTLING))
         events = s.execute(select(EventRow.case_id, EventRow.at, EventRow.action, EventRow.after)
-                           .where(EventRow.action.in_(("prevent", "dismiss", "escalate")), EventRow.at < period.end_at)
+                           .where(EventRow.action.in_((*SETTLING, "escalate", "reopen"))
+                                  | ((EventRow.action == "flag") & EventRow.case_id.in_(settled_cases)),
+                                  EventRow.at < period.end_at)
                            .order_by(EventRow.case_id, EventRow.seq)).all()
         columns = [CaseMessageRow.case_id, CaseMessageRow.message_id, CaseMessageRow.added_at, CaseMessageRow.score]
         if texts:
@@ -106,8 +116,7 @@ def load_records(engine: Engine, period: Period, texts: bool = True) -> CaseReco
         messages = s.execute(select(*columns).where(CaseMessageRow.author == "customer")).all()
         vulnerable = frozenset(s.scalars(select(VulnerabilityRow.case_id).distinct()))
     known = set(ids)
-    # the latest of each, as events come in order
-    settled = {action: {e.case_id: e.at for e in events if e.action == action} for action in ("prevent", "dismiss")}
+    settled = _still_settled(events)
     cases = _cases_frame(rows, settled["prevent"], settled["dismiss"])
     escalations = pd.DataFrame(
         [(e.case_id, e.at, e.after.get("escalation"), bool(e.after.get("customer_requested")))
@@ -125,6 +134,20 @@ def load_records(engine: Engine, period: Period, texts: bool = True) -> CaseReco
     )
 
 
+def _still_settled(events: Iterable[Any]) -> dict[str, dict[int, datetime]]:
+    """When each case was last prevented or dismissed, unless it was reopened after (by a handler,
+    or by a stream flag that sent it back to the queue) before the period ended: a flag that came
+    back is neither prevented nor a false alarm."""
+    settled: dict[str, dict[int, datetime]] = {action: {} for action in SETTLING}
+    for e in events:  # in order, per case
+        if e.action in SETTLING:
+            settled[e.action][e.case_id] = e.at
+        elif e.action == "reopen" or (e.action == "flag" and (e.after or {}).get("reopened")):
+            for at in settled.values():
+                at.pop(e.case_id, None)
+    return settled
+
+
 def _cases_frame(rows: Iterable[Any], prevented: dict[int, datetime], dismissed: dict[int, datetime]) -> pd.DataFrame:
     records = []
     for r in rows:
@@ -136,6 +159,7 @@ def _cases_frame(rows: Iterable[Any], prevented: dict[int, datetime], dismissed:
             dismissed.get(r.id),
             *(_when(milestones.get(m.value)) for m in MILESTONES),
             tuple(Pause(_when(a), _when(b)) for a, b in (r.pauses or ())),
+            tuple(_when(at) for at in (r.replies or ())),
         ))
     frame = pd.DataFrame(records, columns=list(CASE_COLUMNS))
     return _utc(frame, "created_at", "prevented_at", "dismissed_at", *(f"{m.value}_at" for m in MILESTONES))

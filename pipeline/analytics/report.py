@@ -222,7 +222,7 @@ def write_report(report: Report, directory: Path) -> dict[str, Path]:
                              list(SpikeView.model_fields))
     written["root_causes"] = _csv(directory / "root_causes.csv", [_cause_row(c) for c in summary.root_causes],
                                   ["dimension", "category", "flags", "complaints", "previous_flags", "trend",
-                                   "spike_days", "redress_paid", "change", "feedback_to", "suggestion", "examples"])
+                                   "trend_note", "spike_days", "redress_paid", "change", "feedback_to", "suggestion", "examples"])
     written["complaints_return"] = _csv(directory / "complaints_return.csv",
                                         [{"line": k, "value": v} for k, v in summary.complaints_return.rows()],
                                         ["line", "value"])

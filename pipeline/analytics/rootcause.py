@@ -23,6 +23,9 @@ from pipeline.errors import ConfigError
 from pipeline.ingest.pii import redact
 
 DEFAULT_RECOMMENDATIONS = Path(__file__).with_name("recommendations.yaml")
+#: A trend is given only against a period before with at least this many flags in the category: from
+#: 1 to 3 flags is noise, not "+200%".
+MIN_TREND_FLAGS = 5
 ChangeKind = Literal["service", "process", "policy", "training", "product"]
 
 
@@ -47,7 +50,8 @@ class RootCause(BaseModel):
     flags: int
     complaints: int
     previous_flags: int  # in the period of the same length just before
-    trend: float | None  # flags against the previous period: 0.5 = half as many again
+    trend: float | None  # flags against the previous period: 0.5 = half as many again; None: see trend_note
+    trend_note: str | None = None  # why there is no trend
     spike_days: list[str]  # days the spike detector marked for a special review
     redress_paid: float
     examples: list[Example]
@@ -57,11 +61,19 @@ class RootCause(BaseModel):
 _NOT_A_CATEGORY = ("not closed", "unknown", "unrouted")
 
 
-def load_recommendations(path: Path | None = None) -> dict[str, Recommendation]:
+class Recommendations(dict[str, Recommendation]):
+    """The recommendations by '<dimension>:<value>', with the file they came from (for errors)."""
+
+    def __init__(self, entries: Mapping[str, Recommendation], path: Path) -> None:
+        super().__init__(entries)
+        self.path = path
+
+
+def load_recommendations(path: Path | None = None) -> Recommendations:
     path = path or DEFAULT_RECOMMENDATIONS
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return {str(key): Recommendation.model_validate(value) for key, value in raw.items()}
+        return Recommendations({str(key): Recommendation.model_validate(value) for key, value in raw.items()}, path)
     except (OSError, yaml.YAMLError, ValidationError, AttributeError) as exc:
         raise ConfigError(path, f"cannot read the recommendations: {exc}; each key is '<dimension>:<value>' "
                                 "with change, feedback_to and suggestion") from exc
@@ -70,8 +82,9 @@ def load_recommendations(path: Path | None = None) -> dict[str, Recommendation]:
 def recommendation_for(dimension: str, category: str, table: Mapping[str, Recommendation]) -> Recommendation:
     found = table.get(f"{dimension}:{category}") or table.get(f"{dimension}:*")
     if found is None:
-        raise ConfigError(DEFAULT_RECOMMENDATIONS, f"no recommendation for {dimension}:{category} and no "
-                                                   f"'{dimension}:*' entry: add one")
+        where = table.path if isinstance(table, Recommendations) else "the recommendations given"
+        raise ConfigError(where, f"no recommendation for {dimension}:{category} and no "
+                                 f"'{dimension}:*' entry: add one")
     return found
 
 
@@ -82,9 +95,10 @@ def root_causes(records: CaseRecords, spike_days: Mapping[str, list[str]] | None
     """The leading `per_dimension` categories of each dimension, most flags first.
 
     `spike_days` maps "dimension=category" to the days the spike detector marked."""
-    table = recommendations or load_recommendations()
+    table = recommendations if recommendations is not None else load_recommendations()
     spike_days = spike_days or {}
     previous = _previous(records)
+    uncovered = _not_covered(records, previous.period)
     out: list[RootCause] = []
     for dimension in dimensions:
         now = breakdown(records, dimension)
@@ -93,9 +107,10 @@ def root_causes(records: CaseRecords, spike_days: Mapping[str, list[str]] | None
         for row in now.head(per_dimension).itertuples(index=False):
             ids = _case_ids(records, dimension, row.category)
             earlier = int(before.get(row.category, 0))
+            trend, note = _trend(int(row.flags), earlier, uncovered)
             out.append(RootCause(
                 dimension=dimension, category=row.category, flags=int(row.flags), complaints=int(row.complaints),
-                previous_flags=earlier, trend=round((row.flags - earlier) / earlier, 4) if earlier else None,
+                previous_flags=earlier, trend=trend, trend_note=note,
                 spike_days=spike_days.get(f"{dimension}={row.category}", []),
                 redress_paid=round(float(records.cases[records.cases.case_id.isin(ids)].redress_paid.sum()), 2),
                 examples=_examples(records, ids, examples),
@@ -110,6 +125,26 @@ def _previous(records: CaseRecords) -> CaseRecords:
     start = pd.Timestamp(records.period.start)
     period = Period((start - length).date(), (start - pd.Timedelta(days=1)).date())
     return replace(records, period=period)
+
+
+def _not_covered(records: CaseRecords, previous: Period) -> str | None:
+    """Why the period before cannot be compared with, if the tracker was not running for all of it
+    (days before its first case are days it was not running, not quiet days)."""
+    if records.cases.empty:
+        return "no cases before"
+    first = records.cases.created_at.min()
+    if first > pd.Timestamp(previous.start_at):
+        return f"the tracker started on {first.date().isoformat()}, within the period before"
+    return None
+
+
+def _trend(flags: int, earlier: int, uncovered: str | None) -> tuple[float | None, str | None]:
+    if uncovered is not None:
+        return None, uncovered
+    if earlier < MIN_TREND_FLAGS:
+        return None, (f"{earlier} flag{'' if earlier == 1 else 's'} in the period before, fewer than the "
+                      f"{MIN_TREND_FLAGS} a trend needs")
+    return round((flags - earlier) / earlier, 4), None
 
 
 def _case_ids(records: CaseRecords, dimension: Dimension, category: str) -> set[int]:

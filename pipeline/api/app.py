@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipeline.api.cases import router as cases_router
 from pipeline.api.errors import error_body, install_error_handlers
@@ -37,21 +37,58 @@ async def _sweep_forever(cases: CaseService, every: float) -> None:
         await asyncio.sleep(every)
 
 
-class BodyLimit:
-    """Refuse oversized bodies before they are read (plain ASGI: no per-request task as @middleware has)."""
+class BodyTooLarge(Exception):
+    """Raised from `receive` once a body passes the limit; the middleware answers 413 in its place."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+
+class BodyLimit:
+    """Refuse oversized bodies as their bytes arrive, whether or not Content-Length was sent (a chunked
+    body has none), so no route ever holds more than the limit (plain ASGI: no per-request task as
+    @middleware has)."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
+        self.app, self.limit = app, limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            length = dict(scope["headers"]).get(b"content-length", b"0")
-            if length.isdigit() and int(length) > MAX_BODY_BYTES:
-                body = error_body("E013", "body", f"the request body is {int(length)} bytes; the limit is "
-                                                  f"{MAX_BODY_BYTES}. Send large evidence as several notes.")
-                await JSONResponse(body, status_code=413)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        if length.isdigit() and int(length) > self.limit:
+            await self._refuse(scope, receive, send, int(length))
+            return
+        received, over, started = 0, False, False
+
+        async def counted() -> Message:
+            nonlocal received, over
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    over = True
+                    raise BodyTooLarge()
+            return message
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if over and not started:
+                return  # the 413 below replaces whatever a route or handler made of the error
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, guarded)
+        except Exception:
+            if not over or started:
+                raise
+        if over and not started:
+            await self._refuse(scope, receive, send, None)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, length: int | None) -> None:
+        size = f"is {length} bytes" if length is not None else "passed that"
+        body = error_body("E013", "body", f"the limit on a request body is {self.limit} bytes and this one {size}. "
+                                          "Send large evidence as several notes, a large batch as several requests.")
+        await JSONResponse(body, status_code=413)(scope, receive, send)
 
 
 def create_app(cases: CaseService, sweep_seconds: float = 0.0, ingest: Ingest | None = None,

@@ -3,14 +3,17 @@
 Each record is checked by the same validator the stream uses; refusals go to the dead-letter store
 with their reason and are answered with the field and the fix. Accepted messages go on to the
 stream: in process through a bounded queue (the embedded default) or to Redis Streams for the
-stream workers (`EARLYWARN_INGEST_TRANSPORT=redis`). When the stream cannot take a batch, the whole
-request is answered 503 with Retry-After and nothing from it is kept, so the caller simply resends.
+stream workers (`EARLYWARN_INGEST_TRANSPORT=redis`). When the stream cannot take a batch (a full
+queue, Redis unreachable), the whole request is answered 503 with Retry-After and nothing from it is
+kept, so the caller simply resends. Only roles with the `ingest` capability may send: a message opens
+or extends any customer's case.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -21,6 +24,7 @@ from pydantic import BaseModel
 
 from pipeline.api.auth import CurrentActor
 from pipeline.api.errors import error_body
+from pipeline.cases.authority import Capability, Role
 from pipeline.ingest.deadletter import DeadLetterStore
 from pipeline.ingest.sources.base import Envelope
 from pipeline.ingest.validate import Rejection, Validator
@@ -28,6 +32,7 @@ from pipeline.ingest.validate import Rejection, Validator
 MAX_MESSAGES = 1000
 RETRY_AFTER_S = 1
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["ingest"])
 
 
@@ -44,7 +49,8 @@ class RedisHandoff:
         self.producer = producer
 
     def offer(self, envelopes: list[Envelope]) -> bool:
-        self.producer.publish([e.payload for e in envelopes])
+        """All or none (one MULTI/EXEC): a failure raises with nothing of the batch on the stream."""
+        self.producer.publish([e.payload for e in envelopes], atomic=True)
         return True
 
 
@@ -74,11 +80,12 @@ class Ingest:
         with self.lock:
             checked = [self.validator.validate(r, source="http") for r in records]
             accepted = [m for m in checked if not isinstance(m, Rejection)]
+            taken = False
             try:
                 taken = not accepted or self.handoff.offer([Envelope(m, m.id, "http") for m in accepted])
-            except BaseException:
-                taken = False
-                raise
+            except Exception as exc:  # noqa: BLE001 - any failed hand-off is the stream not taking the batch
+                log.warning("POST /ingest: the stream did not take a batch of %d messages (%s); answered 503",
+                            len(accepted), type(exc).__name__)
             finally:
                 if not taken:  # never accepted: a resend must not be refused as a duplicate
                     for message in accepted:
@@ -102,15 +109,25 @@ def _outcome(index: int, checked: Any, status: str) -> Outcome:
 
 
 @router.post("/ingest", status_code=202, response_model=IngestReport,
-             responses={503: {"description": "the stream is behind: resend the whole batch after Retry-After"}})
-async def ingest(request: Request, _actor: CurrentActor) -> JSONResponse:
+             responses={403: {"description": "the token's role lacks the 'ingest' capability"},
+                        503: {"description": "the stream is behind: resend the whole batch after Retry-After"}})
+async def ingest(request: Request, actor: CurrentActor) -> JSONResponse:
     """Send a JSON array of messages (or `{"messages": [...]}`), at most 1,000 at a time."""
+    policy = request.app.state.cases.policy
+    if not policy.can(Role(actor.role), Capability.ingest):  # a message opens or extends any customer's case
+        able = ", ".join(r.value for r in Role if policy.can(r, Capability.ingest)) or "none configured"
+        return JSONResponse(error_body("E012", "Authorization", f"role '{actor.role}' may not send messages: use "
+                                       f"the token of a user whose role has the 'ingest' capability ({able})"),
+                            status_code=403)
     body = await request.body()
     try:
         parsed = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         return JSONResponse(error_body("E020", "body", f"the body is not JSON ({exc}): send a JSON array of "
                                        "message objects"), status_code=400)
+    except RecursionError:
+        return JSONResponse(error_body("E020", "body", "the body's JSON is nested too deeply to read: send a flat "
+                                       "JSON array of message objects"), status_code=400)
     records = parsed.get("messages") if isinstance(parsed, dict) else parsed
     if not isinstance(records, list) or not records:
         return JSONResponse(error_body("E020", "messages", "send a non-empty JSON array of message objects, or "

@@ -28,6 +28,7 @@ class Capability(StrEnum):
     reopen = "reopen"
     manage_users = "manage_users"
     view_vulnerability = "view_vulnerability"  # special-category data (FG21/1): the markers and their evidence
+    ingest = "ingest"  # send messages to POST /ingest, which open and extend any customer's case
 
 
 class Role(StrEnum):

@@ -4,10 +4,19 @@ CU824 3.5 and NOS ask a handler to follow the sector's regulatory definition of 
 its time limits; 3.10 asks for promptness. A profile is configuration (`profiles.yaml`): which
 milestone starts each clock, how long it runs, what stops it, whether it may pause. This module
 turns a case's milestones into dated deadlines and their status; it never writes anything.
+
+Three rules keep a clock honest. A milestone stops a clock only if it happened after the clock
+started; a reply is the one milestone that recurs, so the first reply after the start stops it (a
+vulnerability disclosed after the first reply still gets its own prompt answer). An extension
+counts only if its milestone came while the original limit still ran (DISP 1.6.2AR: the holding
+reply is sent within the 15 business days). A pause gives back the time it covered, up to the
+moment the clock stopped, in whole days of the clock's own unit, so a day-based limit still ends
+at local midnight and a weekend spent paused gives back nothing.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -176,8 +185,37 @@ class RegulatoryProfile(BaseModel):
             last = local_day + timedelta(weeks=n)
         else:
             last = local_day + relativedelta(months=n)
-        close = datetime.combine(last + timedelta(days=1), time.min, self.zone)  # local midnight ending the last day
-        return close.astimezone(UTC)
+        return self._midnight_after(last)
+
+    def _midnight_after(self, day: date) -> datetime:
+        """The local midnight that ends `day`, in UTC."""
+        return datetime.combine(day + timedelta(days=1), time.min, self.zone).astimezone(UTC)
+
+    def extend(self, spec: ClockSpec, due: datetime, paused: Sequence[tuple[datetime, datetime]]) -> datetime:
+        """`due` pushed back by the time the clock spent paused: hours clocks by the time itself,
+        day-based clocks by the days of their unit the pauses covered, rounded up to whole days."""
+        if spec.unit is Unit.hours:
+            return due + sum((end - start for start, end in paused), timedelta())
+        counted = sum((self._counted_time(spec, start, end) for start, end in paused), timedelta())
+        days = math.ceil(counted / timedelta(days=1))
+        if not days:
+            return due
+        last = (due.astimezone(self.zone) - timedelta(microseconds=1)).date()  # the last day the clock ran
+        if spec.unit is Unit.business_days:
+            return self._midnight_after(self.add_business_days(last, days))
+        return self._midnight_after(last + timedelta(days=days))
+
+    def _counted_time(self, spec: ClockSpec, start: datetime, end: datetime) -> timedelta:
+        """How much of [start, end) falls on days the clock counts: business days for a business-day
+        clock, every day otherwise."""
+        if spec.unit is not Unit.business_days:
+            return end - start
+        total, day = timedelta(), start.astimezone(self.zone).date()
+        while (day_start := datetime.combine(day, time.min, self.zone)) < end:
+            if self.is_business_day(day):
+                total += max(timedelta(), min(end, self._midnight_after(day)) - max(start, day_start))
+            day += timedelta(days=1)
+        return total
 
 
 @dataclass(frozen=True)
@@ -200,14 +238,23 @@ class Deadline(BaseModel):
     met_at: datetime | None = None
 
 
-def _paused_time(pauses: Sequence[Pause], since: datetime, now: datetime) -> tuple[timedelta, bool]:
-    total, paused_now = timedelta(), False
+def _paused_spans(pauses: Sequence[Pause], since: datetime, until: datetime) -> list[tuple[datetime, datetime]]:
+    """The parts of the pauses that fall between the clock's start and the moment it stopped (or now)."""
+    spans = []
     for pause in pauses:
-        end = pause.end or now
-        paused_now |= pause.end is None
-        if end > since:
-            total += end - max(pause.start, since)
-    return total, paused_now
+        start, end = max(pause.start, since), min(pause.end or until, until)
+        if end > start:
+            spans.append((start, end))
+    return spans
+
+
+def _stopped_at(spec: ClockSpec, milestones: Mapping[Milestone, datetime], replies: Sequence[datetime],
+                start: datetime) -> datetime | None:
+    """The first stopping milestone at or after the clock's start; any reply counts as a first response."""
+    stops = [milestones[m] for m in spec.stopped_by if m in milestones and milestones[m] >= start]
+    if Milestone.first_response in spec.stopped_by:
+        stops += [r for r in replies if r >= start]
+    return min(stops) if stops else None
 
 
 def evaluate(
@@ -215,8 +262,10 @@ def evaluate(
     milestones: Mapping[Milestone, datetime],
     now: datetime,
     pauses: Sequence[Pause] = (),
+    replies: Sequence[datetime] = (),
 ) -> list[Deadline]:
-    """Every clock of the profile on a case with these milestones, as of `now`."""
+    """Every clock of the profile on a case with these milestones, as of `now`. `replies` are the times
+    of every outbound communication (the `first_response` milestone holds only the first of them)."""
     out = []
     for spec in profile.clocks:
         start = milestones.get(spec.starts)
@@ -224,15 +273,16 @@ def evaluate(
         if start is None:
             out.append(Deadline(**base, status=ClockStatus.not_started))
             continue
-        extended = spec.extended_by is not None and spec.extended_by in milestones
-        due = profile.due(spec, start, spec.extended_duration if extended else None)
+        due = profile.due(spec, start)
+        extension = milestones.get(spec.extended_by) if spec.extended_by is not None else None
+        if extension is not None and start <= extension < due:
+            due = profile.due(spec, start, spec.extended_duration)
+        met_at = _stopped_at(spec, milestones, replies, start)
         paused_now = False
         if spec.pausable:
-            shift, paused_now = _paused_time(pauses, start, now)
-            due += shift
+            due = profile.extend(spec, due, _paused_spans(pauses, start, met_at or now))
+            paused_now = met_at is None and any(p.end is None and p.start <= now for p in pauses)
         warn = due - timedelta(hours=spec.warn_before_hours)
-        stops = [milestones[m] for m in spec.stopped_by if m in milestones and milestones[m] >= start]
-        met_at = min(stops) if stops else None
         out.append(
             Deadline(**base, status=_status(spec, due, warn, met_at, paused_now, now),
                      starts_at=start, due_at=due, warn_at=warn, met_at=met_at)

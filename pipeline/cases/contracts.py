@@ -1,17 +1,22 @@
 """What goes into and comes out of the case tracker: one set of types for the API, CLI and workspace.
 
 Every text field has a size limit and every amount a range, so oversized or malformed input is
-refused at the boundary with the field's name, before anything is written.
+refused at the boundary with the field's name, before anything is written. So is anything only one
+of the case stores could keep (a NUL or a lone surrogate: PostgreSQL refuses them, SQLite does not)
+and any number JSON cannot carry (NaN, infinity): both stores take exactly the same input.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipeline.cases.authority import Role
 from pipeline.cases.clocks import Deadline
@@ -23,8 +28,39 @@ Text = Annotated[str, Field(min_length=1, max_length=10_000)]
 Amount = Annotated[Decimal, Field(ge=0, le=Decimal("10000000"), max_digits=12, decimal_places=2)]
 
 
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def unstorable(value: Any, path: str = "") -> str | None:
+    """Why `value` (a request body, walked as sent) cannot be stored, naming where; None when it can."""
+    where = path or "the request"
+    if isinstance(value, str):
+        if _UNSTORABLE.search(value):
+            return f"{where} holds a NUL character or a lone surrogate: send printable UTF-8 text without them"
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            return f"{where} is {value}: send a finite number (JSON has no NaN or infinity)"
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if problem := unstorable(key, inner) or unstorable(item, inner):
+                return problem
+    elif isinstance(value, list | tuple):
+        for n, item in enumerate(value):
+            if problem := unstorable(item, f"{path}[{n}]"):
+                return problem
+    return None
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        if problem := unstorable(data):
+            raise ValueError(problem)
+        return data
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -115,6 +151,13 @@ class TransitionRequest(Strict):
     option_id: int | None = None
     satisfied: bool | None = None
     root_cause: ShortText | None = None
+    received_at: datetime | None = Field(
+        default=None, description="receive: when the complaint arrived, if earlier than now (its clocks start then)")
+
+    @field_validator("received_at")
+    @classmethod
+    def _received_aware(cls, value: datetime | None) -> datetime | None:
+        return _aware(value)
 
 
 class EscalationRequest(Strict):

@@ -102,6 +102,14 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(S.implemented, A.check_satisfaction, S.satisfaction_checked, requires=("satisfied",)),
     Transition(S.satisfaction_checked, A.negotiate, S.negotiating),  # not satisfied: back to the table
     Transition(S.satisfaction_checked, A.close, S.closed, requires=("root_cause",)),
+    # A complaint resolved by the end of the third business day closes on its summary resolution
+    # communication (DISP 1.5), without walking the whole lifecycle.
+    *(Transition(stage, A.close, S.closed, requires=("root_cause", "note"))
+      for stage in (S.received, S.acknowledged, S.details_confirmed, S.investigating)),
+    # No agreement: once the final response (or deadlock letter) has gone, naming the customer's right
+    # to refer it to the ombudsman, the case closes unresolved (NOS: an independent third party).
+    Transition(S.rejected, A.close, S.closed, requires=("root_cause", "note")),
+    Transition(S.negotiating, A.close, S.closed, requires=("root_cause", "note")),
     Transition(S.closed, A.reopen, S.investigating, C.reopen, requires=("reason",)),
     Transition(S.prevented, A.reopen, S.flagged, C.reopen, requires=("reason",)),
     Transition(S.not_a_complaint, A.reopen, S.flagged, C.reopen, requires=("reason",)),

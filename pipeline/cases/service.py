@@ -15,10 +15,11 @@ from contextlib import contextmanager
 from threading import Lock
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from cachetools import TTLCache
-from sqlalchemy import Engine, bindparam, exists, func, inspect, select
+from sqlalchemy import Engine, and_, bindparam, exists, func, inspect, select
+from sqlalchemy import case as sql_case
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.exc import StaleDataError
@@ -64,13 +65,14 @@ from pipeline.cases.contracts import (
 )
 from pipeline.cases.lifecycle import (
     TERMINAL,
+    Action,
     EscalationTarget,
     FindingOutcome,
     Stage,
     allowed_actions,
     find_transition,
 )
-from pipeline.cases.store import make_engine, migrate, session_factory
+from pipeline.cases.store import as_stored, make_engine, migrate, session_factory
 from pipeline.cases.tables import (
     CaseMessageRow,
     CaseRow,
@@ -108,6 +110,12 @@ MILESTONE_KINDS = {
     CommunicationKind.final_response: Milestone.final_response,
     CommunicationKind.deadlock_letter: Milestone.deadlock_letter,
 }
+#: Stages a complaint may close from early, and the communication that must have gone first.
+CLOSING_LETTERS: dict[Stage, tuple[Milestone, ...]] = {
+    **dict.fromkeys((Stage.received, Stage.acknowledged, Stage.details_confirmed, Stage.investigating),
+                    (Milestone.summary_resolution,)),
+    **dict.fromkeys((Stage.rejected, Stage.negotiating), (Milestone.final_response, Milestone.deadlock_letter)),
+}
 OPTION_STAGES = frozenset({Stage.investigating, Stage.findings_recorded, Stage.options_assessed, Stage.rejected,
                            Stage.negotiating, Stage.satisfaction_checked})
 
@@ -130,9 +138,25 @@ def _summary_of(flag: Flag) -> str:
     return f"{flag.risk_level.value} on {flag.channel.value} ({flag.queue}): \u201c{words[:160]}\u201d"
 
 
+def _complaint_arrived(flag: Flag, now: datetime, backdate_limit: timedelta) -> datetime:
+    """When the customer's message that made the flag a complaint arrived (its newest customer message),
+    not when the stream got to it: a backlog or a dead-letter replay must not start the clocks late. A
+    time older than `backdate_limit` is history being replayed (the demo's 2017 tweets), not a backlog."""
+    sent = [m.timestamp for m in flag.messages if m.author is Author.customer and m.timestamp is not None]
+    if not sent or max(sent) < now - backdate_limit:
+        return now
+    return min(max(sent), now)
+
+
 def hash_token(token: str) -> str:
     """Tokens are 256 random bits, so a plain SHA-256 is enough to keep them useless if the table leaks."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_fingerprint(digest: str) -> str:
+    """A short hash of a token's stored hash: a session keeps it to notice a rotation, and it is of no
+    use to anyone reading the (signed, not encrypted) cookie."""
+    return hashlib.sha256(f"session:{digest}".encode()).hexdigest()[:16]
 
 
 class CaseService:
@@ -153,6 +177,7 @@ class CaseService:
         self._tokens: TTLCache[str, Actor] = TTLCache(maxsize=10_000, ttl=TOKEN_CACHE_SECONDS)
         self._tokens_lock = Lock()
         self.vulnerability_retention = timedelta(days=90)  # markers kept this long after a case is settled
+        self.backdate_limit = timedelta(days=14)  # a streamed complaint's own time starts its clocks if this recent
 
     @classmethod
     def from_settings(cls, settings: Any, url: str | None = None, clock: Callable[[], datetime] = utcnow) -> CaseService:
@@ -161,6 +186,7 @@ class CaseService:
         service = cls(engine, AuthorityPolicy.load(settings.cases_policy), load_profiles(settings.cases_profiles),
                       settings.cases_profile, clock)
         service.vulnerability_retention = timedelta(days=settings.cases_vulnerability_retention_days)
+        service.backdate_limit = timedelta(days=settings.cases_backdate_days)
         return service
 
     def now(self) -> datetime:
@@ -214,11 +240,16 @@ class CaseService:
             self._tokens[digest] = actor
         return actor
 
-    def actor(self, username: str) -> Actor:
+    def actor(self, username: str, fingerprint: str | None = None) -> Actor:
+        """An active user; with `fingerprint` (a `token_fingerprint`), only while their token is still the
+        one it was taken from, so a workspace session ends when the token is rotated."""
         with self._sessions() as s:
             user = s.scalar(select(UserRow).where(UserRow.username == username, UserRow.active))
         if user is None:
             raise UnknownUserError(username)
+        if fingerprint is not None and not secrets.compare_digest(token_fingerprint(user.token_hash), fingerprint):
+            raise AuthenticationError(f"the API token '{username}' signed in with has been rotated; sign in with "
+                                      "the new one")
         return Actor(username=user.username, role=Role(user.role))
 
     def list_users(self) -> list[dict[str, Any]]:
@@ -244,22 +275,33 @@ class CaseService:
         limit: int = 50,
         offset: int = 0,
         queue: str | None = None,
+        channel: str | None = None,
+        order: Literal["updated", "urgency"] = "updated",
     ) -> list[CaseSummary]:
+        """Cases matching every filter given. `order="urgency"` fetches the riskiest first, then the
+        soonest alert, so a page that shows the top few never drops an untouched case about to breach."""
+        ordering = _URGENCY if order == "urgency" else (CaseRow.updated_at.desc(), CaseRow.id.desc())
         query = (select(CaseRow).options(defer(CaseRow.flag_reasons), defer(CaseRow.alerts))  # not in a summary
-                 .order_by(CaseRow.updated_at.desc(), CaseRow.id.desc()).limit(limit).offset(offset))
-        if stage is not None:
-            query = query.where(CaseRow.stage == stage.value)
-        if assigned_role is not None:
-            query = query.where(CaseRow.assigned_role == assigned_role.value)
-        if customer_id is not None:
-            query = query.where(CaseRow.customer_id == customer_id)
-        if queue is not None:
-            query = query.where(CaseRow.queue == queue)
-        if open_only:
-            query = query.where(CaseRow.stage.not_in([s.value for s in Stage if not s.is_open]))
+                 .where(*_filters(stage, assigned_role, customer_id, open_only, queue, channel))
+                 .order_by(*ordering).limit(limit).offset(offset))
         now = self._clock()
         with self._sessions() as s:
             return [self._summary(case, now) for case in s.scalars(query)]
+
+    def count_cases(
+        self,
+        stage: Stage | None = None,
+        assigned_role: Role | None = None,
+        customer_id: str | None = None,
+        open_only: bool = False,
+        queue: str | None = None,
+        channel: str | None = None,
+    ) -> int:
+        """How many cases `list_cases` would give with no limit: a page says how many it leaves out."""
+        query = select(func.count(CaseRow.id)).where(*_filters(stage, assigned_role, customer_id, open_only,
+                                                                queue, channel))
+        with self._sessions() as s:
+            return int(s.scalar(query) or 0)
 
     def queues(self) -> list[str]:
         """The queues routing has sent cases to, for a team's filter."""
@@ -278,16 +320,31 @@ class CaseService:
         problems: list[ChainProblem] = []
         cases = events = 0
         with self._sessions() as s:
-            query = select(CaseRow.id, CaseRow.head_hash, CaseRow.event_count).order_by(CaseRow.id)
+            query = select(CaseRow.id).order_by(CaseRow.id)
             if case_id is not None:
                 query = query.where(CaseRow.id == case_id)
-            for cid, head, count in s.execute(query).all():
-                rows = s.scalars(select(EventRow).where(EventRow.case_id == cid).order_by(EventRow.seq)).all()
+            for cid in s.scalars(query).all():
+                head, count, rows = self._settled_log(s, cid)
                 stored = [StoredEvent(_content(e), e.prev_hash, e.hash) for e in rows]
                 problems += verify_case(cid, stored, head, count)
                 cases, events = cases + 1, events + len(rows)
         return ChainReport(cases_checked=cases, events_checked=events, intact=not problems,
                            problems=[p.__dict__ for p in problems])
+
+    @staticmethod
+    def _settled_log(s: Session, case_id: int, attempts: int = 5) -> tuple[str, int, Sequence[EventRow]]:
+        """A case's head and its events as of one moment. Each statement may see a newer database (read
+        committed), so the head is read before and after the events: the same head both times means no
+        event was appended in between, and a live case is never reported as tampered with."""
+        head = select(CaseRow.head_hash, CaseRow.event_count).where(CaseRow.id == case_id)
+        before = s.execute(head).one()
+        for _ in range(attempts):
+            rows = s.scalars(select(EventRow).where(EventRow.case_id == case_id).order_by(EventRow.seq)).all()
+            after = s.execute(head).one()
+            if after == before:
+                break
+            before = after
+        return before.head_hash, before.event_count, rows
 
     # --- creating ---------------------------------------------------------------------------------
 
@@ -322,7 +379,7 @@ class CaseService:
             priority=int(request.priority) if request.priority is not None else None,
             flag_reasons=request.reasons, assigned_role=Role.agent.value,
             owner=actor.username if actor.role != SYSTEM.role else None, escalation_requested_by_customer=False,
-            liability_admitted=False, redress_paid=Decimal("0"), milestones=milestones, pauses=[], alerts=[],
+            liability_admitted=False, redress_paid=Decimal("0"), milestones=milestones, pauses=[], replies=[], alerts=[],
             head_hash=GENESIS, event_count=0, created_at=now, updated_at=now,
         )
 
@@ -419,8 +476,10 @@ class CaseService:
 
     def _opening_request(self, flag: Flag, summary: str | None) -> CaseCreate:
         request = CaseCreate.from_flag(flag, summary or _summary_of(flag))
-        if flag.risk_level is RiskLevel.complaint:  # a complaint from its first message: the clocks start now
-            request = request.model_copy(update={"stage": Stage.received})
+        if flag.risk_level is RiskLevel.complaint:  # a complaint from its first message
+            request = request.model_copy(update={"stage": Stage.received,
+                                                 "received_at": _complaint_arrived(
+                                                     flag, self._clock(), self.backdate_limit)})
         return request
 
     def _intake(self, s: Session, key: str, flag: Flag, summary: str | None) -> Intake:
@@ -468,8 +527,9 @@ class CaseService:
             after["reopened"] = True
         if flag.risk_level is RiskLevel.complaint and case.stage == Stage.flagged.value:
             case.stage = after["stage"] = Stage.received.value  # the early warning became a complaint
-            case.milestones = {**case.milestones, Milestone.received.value: now.isoformat()}
-            after["received_at"] = now.isoformat()
+            received = _complaint_arrived(flag, now, self.backdate_limit).isoformat()
+            case.milestones = {**case.milestones, Milestone.received.value: received}
+            after["received_at"] = received
         self._record(s, case, SYSTEM, "flag", before, after, None, now)
         self._schedule_alerts(case, now)
         return Intake(case_id=case.id, created=False, added=after["messages"], stage=Stage(case.stage))
@@ -525,6 +585,9 @@ class CaseService:
                 if getattr(request, field) is None:
                     raise CaseInputError(field, f"is required to {request.action.value}",
                                          f"send '{field}' with the request")
+            if request.received_at is not None and request.action is not Action.receive:
+                raise CaseInputError("received_at", f"only dates a receive, not a {request.action.value}",
+                                     "leave it out, or send it with action 'receive'")
             after: dict[str, Any] = {"stage": move.target.value}
             getattr(self, f"_on_{request.action.value}", _no_extra)(s, case, request, actor, now, after)
             case.stage = move.target.value
@@ -565,6 +628,7 @@ class CaseService:
             s.add(row)
             milestones = dict(case.milestones)
             if request.direction is Direction.outbound:
+                case.replies = [*(case.replies or ()), now.isoformat()]
                 milestones.setdefault(Milestone.first_response.value, now.isoformat())
                 if request.kind in MILESTONE_KINDS:
                     milestones.setdefault(MILESTONE_KINDS[request.kind].value, now.isoformat())
@@ -629,14 +693,16 @@ class CaseService:
                             .order_by(CaseRow.next_alert_at).limit(limit)).all()
         alerts: list[Alert] = []
         for case_id in due:
+            raised: list[Alert] = []
             try:
                 with self._write(case_id, None) as s:
                     case = self._load(s, case_id)
                     for deadline in self._deadlines(case, now):
-                        alerts += self._raise_alerts(s, case, deadline, now)
+                        raised += self._raise_alerts(s, case, deadline, now)
                     self._schedule_alerts(case, now)
             except VersionConflictError:
-                continue  # a handler changed the case meanwhile; the next sweep sees it again
+                continue  # a handler (or another sweeper) changed the case meanwhile; the next sweep sees it again
+            alerts += raised  # only once committed: a rolled-back alert was never raised
         self.forget_vulnerability()
         return alerts
 
@@ -644,8 +710,12 @@ class CaseService:
 
     def _on_receive(self, s: Session, case: CaseRow, req: TransitionRequest, actor: Actor, now: datetime,
                     after: dict) -> None:
-        case.milestones = {**case.milestones, Milestone.received.value: now.isoformat()}
-        after["received_at"] = now.isoformat()
+        received = req.received_at or now
+        if received > now:
+            raise CaseInputError("received_at", f"{received.isoformat()} is in the future",
+                                 "send when the complaint arrived, at or before now")
+        case.milestones = {**case.milestones, Milestone.received.value: received.isoformat()}
+        after["received_at"] = received.isoformat()
 
     def _on_acknowledge(self, s: Session, case: CaseRow, req: TransitionRequest, actor: Actor, now: datetime,
                         after: dict) -> None:
@@ -695,6 +765,11 @@ class CaseService:
         if case.stage == Stage.findings_recorded and case.findings_outcome != FindingOutcome.unjustified:
             raise CaseInputError("action", f"a {case.findings_outcome} complaint is not closed on its findings",
                                  "assess the options and offer a solution")
+        needed = CLOSING_LETTERS.get(Stage(case.stage), ())
+        if needed and not any(m.value in case.milestones for m in needed):
+            letters = " or ".join(m.value for m in needed)
+            raise CaseInputError("action", f"a case at '{case.stage}' closes only once the {letters} has gone",
+                                 f"send it with POST /cases/{{id}}/communications (kind {letters}) first")
         case.root_cause = req.root_cause
         case.milestones = {**case.milestones, Milestone.closed.value: now.isoformat()}
         after["root_cause"] = req.root_cause
@@ -737,6 +812,7 @@ class CaseService:
 
     def _record(self, s: Session, case: CaseRow, actor: Actor, action: str, before: dict, after: dict,
                 note: str | None, now: datetime) -> None:
+        before, after = as_stored(before), as_stored(after)  # the hash covers what a later read gives back
         content = EventContent(case.id, case.event_count + 1, now, actor.username, str(actor.role), action,
                                before, after, note)
         digest = chain_hash(case.head_hash, content)
@@ -776,7 +852,8 @@ class CaseService:
     def _deadlines(self, case: CaseRow, now: datetime) -> list[Deadline]:
         milestones = {Milestone(k): datetime.fromisoformat(v) for k, v in case.milestones.items()}
         pauses = [Pause(datetime.fromisoformat(a), datetime.fromisoformat(b) if b else None) for a, b in case.pauses]
-        return evaluate(self.profiles[case.profile], milestones, now, pauses)
+        replies = [datetime.fromisoformat(at) for at in case.replies or ()]
+        return evaluate(self.profiles[case.profile], milestones, now, pauses, replies)
 
     def _schedule_alerts(self, case: CaseRow, now: datetime) -> None:
         """Keep `next_alert_at` at the earliest pending warning or breach so sweeps read few rows."""
@@ -786,6 +863,8 @@ class CaseService:
         pending = []
         for d in self._deadlines(case, now):
             if d.kind is not ClockKind.deadline or d.due_at is None or d.met_at is not None:
+                continue
+            if d.status is ClockStatus.paused:  # its limit moves while paused; resuming schedules it again
                 continue
             if f"{d.clock}:warning" not in case.alerts:
                 pending.append(d.warn_at)
@@ -857,6 +936,27 @@ class CaseService:
 
 
 _CASE_ATTRIBUTES = frozenset(inspect(CaseRow).attrs.keys())
+
+
+# Riskiest first (complaint, high, elevated, low, then unscored), then the soonest pending alert, as the
+# queue shows them. A case with no alert pending goes by its age: one whose breach has already fired
+# sorts ahead of clocks with time left; one still flagged (no clock started) goes after those with one.
+_URGENCY = (
+    sql_case(*((CaseRow.risk_level == level.value, -level.rank) for level in RiskLevel), else_=1),
+    sql_case((and_(CaseRow.next_alert_at.is_(None), CaseRow.stage == Stage.flagged.value), 1), else_=0),
+    func.coalesce(CaseRow.next_alert_at, CaseRow.created_at),
+    CaseRow.id,
+)
+
+
+def _filters(stage: Stage | None, assigned_role: Role | None, customer_id: str | None, open_only: bool,
+             queue: str | None, channel: str | None) -> list[Any]:
+    wanted = [(stage, CaseRow.stage), (assigned_role, CaseRow.assigned_role), (customer_id, CaseRow.customer_id),
+              (queue, CaseRow.queue), (channel, CaseRow.channel)]
+    where = [column == getattr(value, "value", value) for value, column in wanted if value is not None]
+    if open_only:
+        where.append(CaseRow.stage.not_in([s.value for s in Stage if not s.is_open]))
+    return where
 
 
 def _save_cases(s: Session, cases: Sequence[CaseRow]) -> None:

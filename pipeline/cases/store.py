@@ -23,6 +23,12 @@ def json_text(value: Any) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+def as_stored(value: Any) -> Any:
+    """`value` as a JSON column gives it back: what is hashed must be what is kept (orjson writes NaN
+    and infinity as null, for one)."""
+    return orjson.loads(json_text(value))
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("json_serializer", json_text)
     if url.startswith("sqlite"):

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -104,6 +105,7 @@ class CaseRow(Base):
     redress_paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     milestones: Mapped[dict[str, str]] = mapped_column(Json, default=dict)  # Milestone -> ISO time
     pauses: Mapped[list[list[str | None]]] = mapped_column(Json, default=list)  # [[start, end|null], ...]
+    replies: Mapped[list[str]] = mapped_column(Json, default=list, server_default=text("'[]'"))  # outbound ISO times
     alerts: Mapped[list[str]] = mapped_column(Json, default=list)  # "clock:warning" already raised
     next_alert_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     head_hash: Mapped[str] = mapped_column(String(64))

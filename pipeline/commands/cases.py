@@ -61,7 +61,8 @@ def _build(model: type[M], **fields: Any) -> M:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        raise CaseInputError(field, first["msg"], f"fix --{field.replace('_', '-')} and run the command again") from None
+        fix = f"fix --{field.replace('_', '-')}" if field else "fix the option it names"  # a whole-request check
+        raise CaseInputError(field or "options", first["msg"], f"{fix} and run the command again") from None
 
 
 def _out(model: BaseModel | list[BaseModel]) -> None:
@@ -133,12 +134,15 @@ def transition(
     option_id: Annotated[int | None, typer.Option()] = None,
     satisfied: Annotated[bool | None, typer.Option("--satisfied/--not-satisfied")] = None,
     root_cause: Annotated[str | None, typer.Option()] = None,
+    received_at: Annotated[str | None, typer.Option(
+        help="receive: when the complaint arrived, ISO 8601 with an offset (default now)")] = None,
     version: Version = None,
 ) -> None:
     """Move a case one step through the lifecycle."""
     svc = _service()
     request = _build(TransitionRequest, action=action, note=note, reason=reason, outcome=outcome, evidence=evidence,
-                     severity=severity, option_id=option_id, satisfied=satisfied, root_cause=root_cause, version=version)
+                     severity=severity, option_id=option_id, satisfied=satisfied, root_cause=root_cause,
+                     received_at=received_at, version=version)
     _out(svc.transition(svc.actor(user), case_id, request))
 
 

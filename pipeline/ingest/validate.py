@@ -81,7 +81,9 @@ Payload = bytes | bytearray | memoryview | str | Mapping[str, Any] | Message | U
 class IngestLimits:
     """What the ingest layer accepts. An empty `languages` turns the language check off, and a
     `duplicate_window` of 0 the duplicate check; ids are bounded because the case store keeps them
-    in 128-character columns."""
+    in 128-character columns. `max_record_bytes` bounds every record, whatever form it arrives in
+    (a mapping is measured as its JSON); `max_raw_chars` is how much of a record refused for being
+    over that bound is kept in the dead letters (any other rejection keeps the record whole)."""
 
     max_text_chars: int = 5000
     languages: tuple[str, ...] = ("en",)
@@ -105,8 +107,9 @@ class IngestLimits:
 class Rejection:
     """A record the pipeline refused: why, which field, how to fix it, and the payload as received.
 
-    `raw` is the payload as text (undecodable bytes and lone surrogates as backslash escapes,
-    bounded in size with a note when cut) so the dead-letter store can keep it for replay.
+    `raw` is the payload as text (undecodable bytes and lone surrogates as backslash escapes) so the
+    dead-letter store can keep it for replay: whole for any record within `max_record_bytes`; only
+    an `oversized_record` is cut, with a note of how large it was.
     """
 
     reason: Reason
@@ -199,6 +202,11 @@ class Validator:
     def _record(self, raw: Payload) -> Mapping[str, Any]:
         limit = self.limits.max_record_bytes
         if isinstance(raw, Mapping):
+            size = _json_bytes(raw)
+            if size is not None and size > limit:
+                raise _Refused(Reason.oversized_record, RECORD,
+                               f"the record is {size:,} bytes as JSON, more than the {limit:,} allowed: "
+                               f"shorten the text or move large attachments out of the message")
             return raw
         if isinstance(raw, (bytes, bytearray, memoryview)):
             data = bytes(raw)
@@ -356,8 +364,11 @@ class Validator:
         return message
 
     def _reject(self, refused: _Refused, raw: Payload, source: str) -> Rejection:
+        # a record within max_record_bytes is never cut, so it can be replayed; only an oversized one is
+        oversized = refused.reason is Reason.oversized_record
+        limit = self.limits.max_raw_chars if oversized else self.limits.max_record_bytes
         rejection = Rejection(refused.reason, refused.field, refused.detail,
-                              raw_text(raw, self.limits.max_raw_chars), source, self.clock(), refused.message_id)
+                              raw_text(raw, limit), source, self.clock(), refused.message_id)
         log.debug("%s", rejection)
         return rejection
 
@@ -392,7 +403,14 @@ def _deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
-def _from_pydantic(exc: ValidationError, message_id: str) -> _Refused:
+def field_and_fix(exc: ValidationError) -> tuple[str, str]:
+    """The field pydantic faults first, and a detail that says what to send instead (for readers
+    outside the validator, such as `earlywarn score`'s)."""
+    refused = _from_pydantic(exc, None)
+    return refused.field, refused.detail
+
+
+def _from_pydantic(exc: ValidationError, message_id: str | None) -> _Refused:
     """Pydantic's first error as field + detail + fix, in the words of the other rejections."""
     first = exc.errors(include_url=False)[0]
     loc = [str(p) for p in first["loc"]]
@@ -412,25 +430,38 @@ def _from_pydantic(exc: ValidationError, message_id: str) -> _Refused:
     return _Refused(reason, field, detail, message_id)
 
 
+def _as_json(record: Any) -> str | None:
+    """A mapping as the JSON a sender would have sent (None when it is not JSON at all)."""
+    try:
+        return json.dumps(record, ensure_ascii=False, default=repr)
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
+def _json_bytes(record: Mapping[str, Any]) -> int | None:
+    text = _as_json(record)
+    return None if text is None else len(text.encode("utf-8", "surrogatepass"))
+
+
 def raw_text(raw: Payload, limit: int) -> str:
-    """The payload as storable text: bytes decoded with backslash escapes, lone surrogates escaped,
-    at most `limit` characters with a note saying how much there was."""
+    """The payload as storable text: bytes decoded with backslash escapes, lone surrogates escaped.
+
+    A payload of at most `limit` bytes (characters, for text) is kept whole, however long its
+    escapes make it; a longer one is cut at `limit` with a note saying how large it was."""
     if isinstance(raw, (bytes, bytearray, memoryview)):
         data = bytes(raw)
-        text = data[: limit * 4].decode("utf-8", "backslashreplace")
+        cut = len(data) > limit
+        text = data[:limit].decode("utf-8", "backslashreplace")
         total = f"{len(data):,} bytes"
-        cut = len(data) > limit * 4 or len(text) > limit
     else:
         if isinstance(raw, str):
             text = raw
         elif isinstance(raw, Message):
             text = raw.model_dump_json()
         else:
-            try:
-                text = json.dumps(raw, ensure_ascii=False, default=repr)
-            except (TypeError, ValueError, RecursionError):
-                text = f"<unprintable {type(raw).__name__}>"
+            text = _as_json(raw) or f"<unprintable {type(raw).__name__}>"
         total = f"{len(text):,} characters"
         cut = len(text) > limit
-    text = text[:limit].encode("utf-8", "backslashreplace").decode("utf-8")
+        text = text[:limit]
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return f"{text}… [truncated: {total} in all]" if cut else text

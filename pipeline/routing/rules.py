@@ -371,8 +371,14 @@ class Route:
         )
 
 
-def _normalise(value: Any) -> Any:
-    return value.casefold() if isinstance(value, str) else value
+def _normalise(value: Any) -> str:
+    """A customer attribute as text, compared the same way on both sides: CSV metadata is always text,
+    so `vip: true` must match "true" and `tier: [1]` "1", and True must not match 1."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip().casefold()
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,7 +392,7 @@ class _Compiled:
     min_severity: int | None
     cues: frozenset[str] | None
     vulnerability: frozenset[str] | None
-    customer: tuple[tuple[str, frozenset[Any]], ...] | None
+    customer: tuple[tuple[str, frozenset[str]], ...] | None
     topic: re.Pattern[str] | None
     queue: str | None
     priority: Priority | None

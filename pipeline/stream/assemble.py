@@ -85,7 +85,8 @@ def build_stages(settings: Settings, scorer: ScorerName = ScorerName.cascade, fl
     if settings.webhook_url:
         from pipeline.stream.sinks.webhook import WebhookSink
 
-        publishers.append(WebhookSink(settings.webhook_url, secret=settings.webhook_secret or None))
+        publishers.append(WebhookSink(settings.webhook_url, secret=settings.webhook_secret or None,
+                                      budget=settings.webhook_budget_s))
     stages = Stages(
         validator=Validator(limits),
         dead_letters=DeadLetterStore(settings.dead_letter_url or url),

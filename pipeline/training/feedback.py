@@ -22,7 +22,8 @@ What a case outcome can and cannot say (the labelling rules, with reasons):
   "ok thanks"), so a case labels at most these of its customer messages:
   - the **receiving message** (`rule = "received_on"`): the last customer message the tracker
     held when the case became a complaint (added at or before the `received` milestone, or the
-    case's creation if it was opened as a complaint with a back-dated receipt). A handler, or the
+    case's creation if it was opened as a complaint with a back-dated receipt; none if the case held
+    no customer message then, as when the complaint came by phone). A handler, or the
     routing at complaint risk, judged the conversation a complaint at that message, so it is the
     best-grounded label a case has, and the one that corrects a missed complaint (a receiving
     message the model scored low is exactly a false negative);
@@ -169,7 +170,7 @@ def feedback_examples(engine: Engine, since: datetime | None = None) -> pd.DataF
         received = _when(case.milestones.get("received")) or case.created_at
         cutoff = max(received, case.created_at)
         before = [m for m in said if m.added_at is None or m.added_at <= cutoff]
-        receiving = before[-1].message_id if before else said[0].message_id
+        receiving = before[-1].message_id if before else None  # received on a call or a letter: no message to label
         assessed = int(Severity[case.findings_severity]) if case.findings_severity else UNKNOWN_SEVERITY
         for m in said:
             if m.message_id == receiving:

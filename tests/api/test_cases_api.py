@@ -19,7 +19,7 @@ def create(api, **body) -> dict:
 
 def test_create_read_list_and_transition(api):
     case = create(api, received_at="2026-11-20T09:00:00+00:00")
-    assert case["stage"] == "received" and case["allowed_actions"] == ["acknowledge"]
+    assert case["stage"] == "received" and case["allowed_actions"] == ["acknowledge", "close"]
     assert {d["clock"] for d in case["deadlines"]} >= {"acknowledgement", "final_response"}
     moved = api.post(f"/cases/{case['id']}/transitions", json={"action": "acknowledge", "version": case["version"]},
                      headers=auth(api)).json()
@@ -34,7 +34,7 @@ def test_create_read_list_and_transition(api):
 def test_errors_name_the_field_and_the_fix(api):
     case = create(api)
     cid = case["id"]
-    illegal = api.post(f"/cases/{cid}/transitions", json={"action": "close"}, headers=auth(api))
+    illegal = api.post(f"/cases/{cid}/transitions", json={"action": "agree"}, headers=auth(api))
     assert illegal.status_code == 409
     assert illegal.json()["error"]["field"] == "action" and "acknowledge" in illegal.json()["error"]["message"]
     stale = api.post(f"/cases/{cid}/notes", json={"note": "x", "version": 999}, headers=auth(api))
@@ -100,3 +100,40 @@ def test_the_server_sweeps_deadlines_in_the_background(case_service, clock):
                 break
             time.sleep(0.05)
     assert [e["after"]["clock"] for e in events if e["action"] == "deadline_breached"] == ["acknowledgement"]
+
+
+def _chunks(total: int, size: int = 64 * 1024):
+    """A body with no Content-Length: httpx sends a generator chunked."""
+    for _ in range(total // size + 1):
+        yield b" " * size
+
+
+def test_a_chunked_body_over_the_limit_is_refused_before_any_token_is_checked(api):
+    for path, kind in (("/cases", "application/json"), ("/workspace/login", "application/x-www-form-urlencoded")):
+        response = api.post(path, content=_chunks(MAX_BODY_BYTES + 1), headers={"Content-Type": kind})
+        assert response.status_code == 413, (path, response.text)
+        error = response.json()["error"]
+        assert error["field"] == "body" and str(MAX_BODY_BYTES) in error["message"]
+    assert api.post("/cases", content=_chunks(1000), headers={"Content-Type": "application/json"}).status_code != 413
+
+
+def test_a_chunked_body_is_read_no_further_than_the_limit(case_service):
+    """Straight over ASGI, as a server delivers it: the app stops pulling chunks once past the limit."""
+    import asyncio
+
+    app, chunk, pulled, sent = create_app(case_service), 64 * 1024, [], []
+
+    async def receive() -> dict:
+        pulled.append(chunk)
+        return {"type": "http.request", "body": b" " * chunk, "more_body": len(pulled) < 100}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": "/cases", "raw_path": b"/cases", "root_path": "", "query_string": b"",
+             "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
+                         (b"transfer-encoding", b"chunked")], "client": ("127.0.0.1", 1), "server": ("testserver", 80)}
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 413
+    assert sum(pulled) <= MAX_BODY_BYTES + chunk, f"read {sum(pulled)} bytes of a body refused at {MAX_BODY_BYTES}"

@@ -324,3 +324,100 @@ def test_the_vulnerability_marker_is_hidden_from_a_role_without_access(workspace
     assert 'id="vulnerability"' not in hidden and "says they cannot keep up with payments" not in hidden
     api = {"Authorization": f"Bearer {workspace.tokens[Role.agent]}"}
     assert workspace.get(f"/cases/{case_id}/vulnerability", headers=api).json()[0]["driver"] == "resilience"
+
+
+def test_forms_are_bounded_before_the_csrf_check(workspace):
+    page = workspace.get("/workspace/login")
+    many = {"csrf": csrf_of(page.text), **{f"f{i}": "x" for i in range(60)}}
+    refused = workspace.post("/workspace/login", data=many)
+    assert refused.status_code == 400 and "Too many fields" in refused.text and "Nothing was changed" in refused.text
+    filed = workspace.post("/workspace/login", data={"csrf": csrf_of(page.text)}, files={"evidence": b"%PDF-"})
+    assert filed.status_code == 400 and "Too many files" in filed.text
+    long = workspace.post("/workspace/login", data={"csrf": csrf_of(page.text), "username": "x" * 300_000})
+    assert long.status_code == 400 and "exceeded maximum size" in long.text
+
+
+def test_the_queue_fetches_the_riskiest_cases_first_and_says_how_many_it_leaves_out(workspace, clock, monkeypatch):
+    from pipeline.api.workspace import routes
+
+    untouched = open_case(workspace, "complaint left since friday", risk="complaint", stage="received",
+                         received_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC))
+    tweet = open_case(workspace, "public post", risk="low", channel="social")
+    clock.advance(minutes=5)
+    recent = [open_case(workspace, f"low risk {i}", risk="low") for i in range(3)]  # updated since
+    monkeypatch.setattr(routes, "QUEUE_LIMIT", 3)
+    login(workspace)
+    rows = workspace.get("/workspace/queue/rows").text
+    shown = [int(i) for i in re.findall(r'data-case="(\d+)"', rows)]
+    assert shown[0] == untouched and len(shown) == 3 and set(shown) <= {untouched, tweet, *recent}
+    assert "2 more open cases match but are not shown" in rows
+    assert "more open" not in workspace.get("/workspace/queue/rows", params={"stage": "received"}).text
+    social = workspace.get("/workspace/social").text  # the channel is filtered before the limit, not after
+    assert "public post" in social and "low risk" not in social and "social-more" not in social
+    monkeypatch.setattr(routes, "SOCIAL_LIMIT", 1)
+    open_case(workspace, "second public post", risk="high", channel="social")
+    social = workspace.get("/workspace/social").text
+    assert "second public post" in social and "1 more open social-channel case is not shown" in social
+
+
+def test_the_dashboard_refuses_periods_it_cannot_compute_naming_the_parameter(workspace):
+    login(workspace, Role.analyst)
+    for query, said in (("from=0001-01-01", "&#39;from&#39; is 0001-01-01: choose a date from 2000 to 2100"),
+                        ("to=9999-12-31", "&#39;to&#39; is 9999-12-31: choose a date from 2000 to 2100"),
+                        ("from=2020-01-01&to=2026-01-01", "the longest period is 731 days"),
+                        ("from=yesterday", "&#39;from&#39; is not a date")):
+        page = workspace.get(f"/workspace/analytics?{query}")
+        assert page.status_code == 422 and said in page.text, (query, page.status_code)
+
+
+def test_rotating_the_token_ends_the_workspace_session(workspace):
+    login(workspace)
+    assert workspace.get("/workspace").status_code == 200
+    workspace.cases.rotate_token("agent1")
+    after = workspace.get("/workspace", follow_redirects=False)
+    assert after.status_code == 303 and after.headers["location"].startswith("/workspace/login")
+
+
+def test_a_failed_login_names_commands_that_exist(workspace):
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    page = workspace.get("/workspace/login")
+    wrong = workspace.post("/workspace/login", data={"csrf": csrf_of(page.text), "username": "agent1", "token": "x"})
+    commands = re.findall(r"`earlywarn ([a-z ]+)", wrong.text)
+    assert "users token " in commands
+    for command in commands:
+        assert CliRunner().invoke(app, [*command.split(), "--help"]).exit_code == 0, command
+
+
+def test_a_case_escalated_above_the_role_offers_it_no_forms(workspace):
+    from pipeline.cases.contracts import EscalationRequest
+
+    case_id = open_case(workspace, stage="received")
+    workspace.cases.escalate(workspace.cases.actor("agent1"), case_id,
+                             EscalationRequest(target="team_leader", reason="asked for a manager"))
+    login(workspace, Role.agent)
+    page = workspace.get(f"/workspace/cases/{case_id}").text
+    assert f'action="/workspace/cases/{case_id}/' not in page  # no move, note, option, letter or feedback form
+    workspace.cookies.clear()
+    login(workspace, Role.team_leader)
+    assert f'action="/workspace/cases/{case_id}/notes"' in workspace.get(f"/workspace/cases/{case_id}").text
+
+
+def test_an_expired_session_returns_to_the_page_the_form_was_on(workspace):
+    case_id = open_case(workspace)
+    csrf = login(workspace)
+    workspace.cookies.clear()  # the session expired while the form was open
+    posted = workspace.post(f"/workspace/cases/{case_id}/notes", data={"csrf": csrf, "note": "x"},
+                            follow_redirects=False)
+    assert posted.status_code == 303
+    assert posted.headers["location"] == f"/workspace/login?next=%2Fworkspace%2Fcases%2F{case_id}"
+    filtered = workspace.get("/workspace/queue?stage=flagged&queue=a%26b", follow_redirects=False)
+    assert filtered.headers["location"] == ("/workspace/login?next="
+                                            "%2Fworkspace%2Fqueue%3Fstage%3Dflagged%26queue%3Da%2526b")
+    page = workspace.get(filtered.headers["location"])
+    back = workspace.post("/workspace/login", follow_redirects=False, data={
+        "csrf": csrf_of(page.text), "username": "agent1", "token": workspace.tokens[Role.agent],
+        "next": re.search(r'name="next" value="([^"]+)"', page.text).group(1).replace("&amp;", "&")})
+    assert back.headers["location"] == "/workspace/queue?stage=flagged&queue=a%26b"

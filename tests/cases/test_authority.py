@@ -54,3 +54,8 @@ def test_a_policy_missing_a_role_is_refused_with_the_file_named(tmp_path: Path):
     path.write_text("roles: [")
     with pytest.raises(ConfigError, match="cannot read"):
         AuthorityPolicy.load(path)
+
+
+def test_only_handling_roles_may_ingest_messages():
+    assert {r for r in Role if POLICY.can(r, Capability.ingest)} == {
+        Role.agent, Role.team_leader, Role.complaints_specialist, Role.senior_manager}

@@ -17,8 +17,8 @@ def utc(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=UTC)
 
 
-def clock(profile: str, name: str, milestones: dict[Milestone, datetime], now: datetime, pauses=()):
-    return next(d for d in evaluate(PROFILES[profile], milestones, now, pauses) if d.clock == name)
+def clock(profile: str, name: str, milestones: dict[Milestone, datetime], now: datetime, pauses=(), replies=()):
+    return next(d for d in evaluate(PROFILES[profile], milestones, now, pauses, replies) if d.clock == name)
 
 
 def received(at: datetime) -> dict[Milestone, datetime]:
@@ -81,6 +81,18 @@ def test_payment_services_final_response_is_15_business_days_or_35_after_a_holdi
     assert d.status is ClockStatus.running  # the holding reply extends the limit but does not meet it
 
 
+def test_a_holding_reply_sent_after_the_original_limit_extends_nothing():
+    """DISP 1.6.2AR: 35 business days only if the holding reply came within the 15."""
+    m = received(utc(2026, 6, 1, 9))
+    breached = clock("fca_disp_payments", "final_response", m, utc(2026, 7, 2))
+    assert breached.status is ClockStatus.breached and breached.due_at == utc(2026, 6, 22, 23)
+    late_holding = {**m, Milestone.holding_response: utc(2026, 7, 1, 9)}
+    d = clock("fca_disp_payments", "final_response", late_holding, utc(2026, 7, 2))
+    assert d.status is ClockStatus.breached and d.due_at == breached.due_at
+    in_time = {**m, Milestone.holding_response: utc(2026, 6, 22, 16)}  # the 15th business day itself
+    assert clock("fca_disp_payments", "final_response", in_time, utc(2026, 7, 2)).status is ClockStatus.running
+
+
 def test_cfpb_counts_calendar_days_in_new_york_time_through_thanksgiving():
     m = received(utc(2026, 11, 20, 15))
     assert clock("cfpb", "company_response", m, utc(2026, 11, 21)).due_at == utc(2026, 12, 6, 5)
@@ -109,6 +121,41 @@ def test_internal_sla_resolution_pauses_while_waiting_on_the_customer():
     ongoing = [Pause(utc(2026, 12, 8, 0))]
     d = clock("internal_sla", "resolution", m, utc(2026, 12, 10), ongoing)
     assert d.status is ClockStatus.paused and d.due_at == utc(2026, 12, 11)
+
+
+def test_a_weekend_spent_paused_gives_back_no_business_day():
+    m = received(utc(2026, 11, 24, 10))  # due at the end of Tuesday 8 December
+    weekend = [Pause(utc(2026, 11, 27, 17), utc(2026, 11, 30, 9))]  # Friday 17:00 to Monday 09:00
+    d = clock("internal_sla", "resolution", m, utc(2026, 12, 1), weekend)
+    assert d.due_at == utc(2026, 12, 10)  # 16 business hours paused: one whole day back, still at midnight
+    week = [Pause(utc(2026, 11, 30), utc(2026, 12, 7))]  # Monday to Monday: five business days
+    assert clock("internal_sla", "resolution", m, utc(2026, 12, 8), week).due_at == utc(2026, 12, 16)
+    saturday = [Pause(utc(2026, 11, 28, 9), utc(2026, 11, 28, 18))]
+    assert clock("internal_sla", "resolution", m, utc(2026, 12, 1), saturday).due_at == utc(2026, 12, 9)
+
+
+def test_a_pause_after_the_clock_stopped_changes_nothing():
+    m = {**received(utc(2026, 6, 1, 9)), Milestone.final_response: utc(2026, 6, 17, 12)}  # due end of 12 June
+    late = clock("internal_sla", "resolution", m, utc(2026, 6, 30))
+    assert late.status is ClockStatus.met_late
+    after = [Pause(utc(2026, 6, 18, 9), utc(2026, 6, 25, 9))]
+    assert clock("internal_sla", "resolution", m, utc(2026, 6, 30), after) == late
+    still_open = [Pause(utc(2026, 6, 18, 9))]
+    d = clock("internal_sla", "resolution", m, utc(2026, 6, 30), still_open)
+    assert d == late and d.status is not ClockStatus.paused
+
+
+def test_a_clock_started_after_the_first_reply_is_stopped_by_the_next_reply():
+    """A vulnerability disclosed on Tuesday, after Monday's reply: Tuesday's answer meets the care clock."""
+    monday, tuesday = utc(2026, 11, 23, 10), utc(2026, 11, 24, 9)
+    m = {**received(monday - timedelta(hours=1)), Milestone.first_response: monday,
+         Milestone.acknowledged: monday, Milestone.vulnerability_noted: tuesday}
+    waiting = clock("internal_sla", "care_first_response", m, tuesday + timedelta(hours=1), replies=[monday])
+    assert waiting.status is ClockStatus.warning and waiting.met_at is None
+    replies = [monday, tuesday + timedelta(minutes=30), tuesday + timedelta(hours=5)]
+    d = clock("internal_sla", "care_first_response", m, tuesday + timedelta(hours=6), replies=replies)
+    assert d.status is ClockStatus.met and d.met_at == tuesday + timedelta(minutes=30)
+    assert clock("internal_sla", "first_response", m, tuesday, replies=replies).met_at == monday
 
 
 def test_fca_clocks_do_not_pause():

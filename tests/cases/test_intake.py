@@ -67,6 +67,20 @@ def test_a_complaint_starts_the_regulatory_clock(case_service):
     assert direct.created and direct.stage is Stage.received
 
 
+def test_the_clocks_start_when_the_complaint_was_sent_not_when_the_stream_got_to_it(case_service, clock):
+    """A backlog (or a dead-letter replay) three days long must not give the organisation three extra days."""
+    clock.advance(days=3)
+    case_id = case_service.intake(flag("m1")).case_id
+    case_service.intake(flag("m1", "m2", level=RiskLevel.complaint))
+    assert case_service.get_case(case_id).milestones["received"] == T0 + timedelta(minutes=1)  # m2, the newest
+    direct = case_service.intake(flag("x1", level=RiskLevel.complaint, conversation="thread-2"))
+    assert case_service.get_case(direct.case_id).milestones["received"] == T0
+    assert case_service.events(direct.case_id)[0].after["received_at"] == T0.isoformat()
+    case_service.backdate_limit = timedelta(days=1)  # now three-day-old messages are history being replayed
+    replayed = case_service.intake(flag("h1", level=RiskLevel.complaint, conversation="thread-3"))
+    assert case_service.get_case(replayed.case_id).milestones["received"] == clock.now
+
+
 def test_a_settled_case_is_reopened_by_new_dissatisfaction(case_service):
     agent = users(case_service)[Role.agent]
     case_id = case_service.intake(flag("m1")).case_id

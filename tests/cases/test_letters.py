@@ -188,6 +188,33 @@ def test_an_override_without_the_ombudsman_website_is_refused_and_nothing_is_sen
     assert compose_letter(case_service, cid, "final_response", "email", handler=agent.username).complete
 
 
+@pytest.mark.parametrize("days_later", [0, 10])  # received today; received 4 December, dated 14 December
+def test_the_letterhead_date_does_not_stand_in_for_the_date_received(case_service, clock, agent, tmp_path,
+                                                                     days_later):
+    clock.advance(days=10)
+    cid = new_complaint(case_service, agent)
+    clock.advance(days=days_later)
+    shipped = (Path(__file__).parents[2] / "pipeline/cases/templates/letters/_acknowledgement.j2").read_text()
+    assert "received it on {{ received_on }}" in shipped
+    (tmp_path / "_acknowledgement.j2").write_text(shipped.replace("received it on {{ received_on }}",
+                                                                  "received it recently"))
+    letter = compose_letter(case_service, cid, "acknowledgement", "letter", Settings(letters_dir=tmp_path),
+                            handler=agent.username)
+    assert "4 December 2026" in letter.body  # in the letterhead's date only
+    assert [(m.element, m.problem) for m in letter.missing] == [
+        ("received_date", "not found: the date received (4 December 2026)")]
+    assert compose_letter(case_service, cid, "acknowledgement", "letter", handler=agent.username).complete
+
+
+def test_a_letter_never_promises_a_response_date_already_passed(case_service, clock, agent):
+    cid = new_complaint(case_service, agent)
+    clock.advance(weeks=8, days=2)
+    assert deadline(case_service.get_case(cid), "final_response").status is ClockStatus.breached
+    with pytest.raises(LetterFactMissing, match="already passed.*send the final response") as refused:
+        compose_letter(case_service, cid, "acknowledgement", "email", handler=agent.username)
+    assert [m.fact for m in refused.value.missing] == ["response_due"]
+
+
 def test_a_final_response_needs_the_findings_and_for_an_upheld_complaint_the_redress(case_service, agent):
     cid = new_complaint(case_service, agent)
     walk(case_service, agent, cid, *TO_FINDINGS)
@@ -395,6 +422,12 @@ def test_a_clean_public_reply_is_sent_and_counts_as_the_first_response(case_serv
     ("Is that card 4111 1111 1111 1111?", "a card number"),
     ("We found order #48213.", "an order or reference number"),
     ("Your booking ref AB-1234 is rebooked.", "an order or reference number"),
+    ("Your date of birth 12/03/1980 is on file.", "a date"),
+    ("We posted it on 3rd March 2026.", "a date"),
+    ("It went to SW1A 1AA, sorry.", "a postcode"),
+    ("Sorry the parcel went to 12 Acacia Avenue.", "a street address"),
+    ("Hi Jane Smith, sorry about the wait.", "a person's name"),
+    ("Sorry Mrs Smith, we are on it.", "a person's name"),
 ])
 def test_a_public_reply_with_personal_data_is_refused(case_service, agent, social, note, found):
     letter = compose_letter(case_service, social, "public_reply", "social", inputs=LetterInputs(note=note))
@@ -403,6 +436,35 @@ def test_a_public_reply_with_personal_data_is_refused(case_service, agent, socia
     with pytest.raises(LetterIncomplete, match="no_personal_data"):
         send_letter(case_service, agent, social, "public_reply", "social", inputs=LetterInputs(note=note))
     assert case_service.get_case(social).communications == []
+
+
+def test_a_public_reply_naming_several_kinds_of_personal_data_is_refused_for_each(case_service, social):
+    note = "Hi Jane Smith, sorry about the parcel to 12 Acacia Avenue, SW1A 1AA."
+    letter = compose_letter(case_service, social, "public_reply", "social", inputs=LetterInputs(note=note))
+    assert [(m.element, m.problem) for m in letter.missing] == [
+        ("no_personal_data", "found a postcode, a street address, a person's name")]
+
+
+@pytest.mark.parametrize("note", [
+    "Hi Jane, sorry to hear this.",
+    "Hello, sorry for the 50 minute wait today.",
+    "Sorry the 3 March delivery slot was missed.",
+    "We're here 8am to 8pm, 7 days a week.",
+])
+def test_an_ordinary_public_reply_passes_every_check(case_service, agent, social, note):
+    findings(case_service, agent, social)
+    offer(case_service, agent, social, "50.00")
+    letter = compose_letter(case_service, social, "public_reply", "social", inputs=LetterInputs(note=note))
+    assert letter.missing == [], note
+
+
+@pytest.mark.parametrize("note", ["A refund of \u00a350 was issued.", "We sent 50.00 back to you.",
+                                  "\u00a350.0 is on its way.", "You will get 50 pounds back."])
+def test_a_public_reply_naming_the_redress_amount_in_any_format_is_refused(case_service, agent, social, note):
+    findings(case_service, agent, social)
+    offer(case_service, agent, social, "50.00")
+    letter = compose_letter(case_service, social, "public_reply", "social", inputs=LetterInputs(note=note))
+    assert [(m.element, m.problem) for m in letter.missing] == [("no_case_details", "found the redress")], note
 
 
 def test_a_public_reply_with_the_case_details_is_refused(case_service, agent, social):

@@ -52,10 +52,16 @@ def test_the_lifecycle_follows_the_standard_in_order():
 
 def test_an_illegal_move_names_the_current_stage_and_the_allowed_moves():
     with pytest.raises(IllegalTransitionError) as info:
-        find_transition(Stage.received, Action.close)
+        find_transition(Stage.received, Action.agree)
     message = str(info.value)
     assert "'received'" in message and "acknowledge" in message
-    assert info.value.allowed == ["acknowledge"]
+    assert info.value.allowed == ["acknowledge", "close"]  # close: on a summary resolution (DISP 1.5)
+
+
+def test_a_deadlocked_complaint_has_a_way_to_close():
+    for stage in (Stage.rejected, Stage.negotiating):
+        assert find_transition(stage, Action.close).target is Stage.closed
+        assert {"root_cause", "note"} <= set(find_transition(stage, Action.close).requires)
 
 
 @pytest.mark.parametrize(("action", "field"), [(Action.record_findings, "evidence"), (Action.close, "root_cause"),

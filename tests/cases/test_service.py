@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from pipeline.cases.authority import Role
 from pipeline.cases.clocks import ClockStatus
@@ -241,3 +241,124 @@ def test_unknown_cases_and_tokens(case_service, people):
     case_service.rotate_token("new.agent")
     with pytest.raises(Exception, match="not valid"):
         case_service.authenticate(token)
+
+
+def test_a_paused_clock_in_its_warning_window_schedules_nothing(case_service, people, clock):
+    agent = people[Role.agent]
+    case_id = new_complaint(case_service, agent, profile="internal_sla")
+    walk(case_service, agent, case_id, ("acknowledge", {}))
+    clock.now = datetime(2026, 12, 8, 12, tzinfo=UTC)  # resolution is due at the end of Tuesday 8 December
+    case_service.set_paused(agent, case_id, PauseRequest(paused=True, reason="waiting for statements"))
+    version = case_service.get_case(case_id).version
+    clock.advance(hours=1)
+    assert case_service.sweep() == [] and case_service.get_case(case_id).version == version
+    clock.now = datetime(2026, 12, 10, 12, tzinfo=UTC)  # two business days paused: due at the end of Thursday
+    case = case_service.set_paused(agent, case_id, PauseRequest(paused=False, reason="statements arrived"))
+    resolution = {d.clock: d for d in case.deadlines}["resolution"]
+    assert resolution.status is ClockStatus.warning and resolution.due_at == datetime(2026, 12, 11, tzinfo=UTC)
+    assert [(a.clock, a.kind) for a in case_service.sweep()] == [("resolution", "deadline_warning")]
+
+
+def test_a_complaint_can_be_dated_when_it_arrived(case_service, people, clock):
+    agent = people[Role.agent]
+    case_id = case_service.create_case(agent, CaseCreate(summary="fee charged twice", channel=Channel.email)).id
+    arrived = clock.now - timedelta(days=3)
+    with pytest.raises(CaseInputError, match="received_at.*future"):
+        walk(case_service, agent, case_id, ("receive", {"received_at": clock.now + timedelta(hours=1)}))
+    with pytest.raises(CaseInputError, match="received_at.*only dates a receive"):
+        walk(case_service, agent, case_id, ("prevent", {"note": "sorted", "received_at": arrived}))
+    walk(case_service, agent, case_id, ("receive", {"received_at": arrived}))
+    case = case_service.get_case(case_id)
+    assert case.milestones["received"] == arrived
+    assert case_service.events(case_id)[-1].after["received_at"] == arrived.isoformat()
+
+
+def test_a_deadlocked_complaint_closes_once_the_final_response_has_gone(case_service, people):
+    agent = people[Role.agent]
+    case_id = new_complaint(case_service, agent)
+    walk(case_service, agent, case_id, *TO_FINDINGS,
+         ("record_findings", {"outcome": "justified", "evidence": "fee charged twice on the statement"}))
+    option_id = case_service.add_option(agent, case_id, option("35")).options[0].id
+    walk(case_service, agent, case_id, ("assess_options", {}), ("offer_solution", {"option_id": option_id}),
+         ("reject", {"note": "wants £500 compensation"}))
+    closing = ("close", {"root_cause": "billing_error", "note": "no agreement: final response sent"})
+    with pytest.raises(CaseInputError, match="final_response or deadlock_letter"):
+        walk(case_service, agent, case_id, closing)
+    case_service.add_communication(agent, case_id, CommunicationRequest(
+        channel="email", direction="outbound", kind="final_response", content="our final response"))
+    walk(case_service, agent, case_id, closing)
+    assert case_service.get_case(case_id).stage is Stage.closed
+
+
+def test_a_summary_resolution_closes_a_complaint_early(case_service, people):
+    agent = people[Role.agent]
+    case_id = new_complaint(case_service, agent)
+    closing = ("close", {"root_cause": "billing_error", "note": "fee refunded the same day"})
+    with pytest.raises(CaseInputError, match="summary_resolution"):
+        walk(case_service, agent, case_id, closing)
+    case_service.add_communication(agent, case_id, CommunicationRequest(
+        channel="email", direction="outbound", kind="summary_resolution", content="we have refunded the fee"))
+    walk(case_service, agent, case_id, closing)
+    assert case_service.get_case(case_id).stage is Stage.closed
+
+
+@pytest.mark.parametrize(("reasons", "where"), [([{"weight": float("nan")}], r"reasons\[0\]\.weight is nan"),
+                                                ([{"detail": "a\x00b"}], r"reasons\[0\]\.detail holds a NUL")])
+def test_what_no_store_can_keep_is_refused_naming_the_field(reasons, where):
+    with pytest.raises(ValueError, match=where):
+        CaseCreate(summary="fee charged twice", channel=Channel.email, reasons=reasons)
+    with pytest.raises(ValueError, match="note holds a NUL"):
+        NoteRequest(note="called \x00 back")
+
+
+def test_verify_reads_a_live_case_as_it_stood(case_service, people):
+    """An event appended between reading a case's head and reading its log is not tampering."""
+    agent = people[Role.agent]
+    case_id = new_complaint(case_service, agent)
+    appended = []
+
+    @event.listens_for(case_service.engine, "after_cursor_execute")
+    def _append_meanwhile(conn, cursor, statement, *args):
+        if statement.lstrip().startswith("SELECT") and "cases.head_hash" in statement and not appended:
+            appended.append(True)
+            case_service.add_note(agent, case_id, NoteRequest(note="written while the check ran"))
+
+    try:
+        report = case_service.verify()
+    finally:
+        event.remove(case_service.engine, "after_cursor_execute", _append_meanwhile)
+    assert appended and report.intact, report.problems
+
+
+def test_the_urgent_order_fetches_the_riskiest_and_soonest_first(case_service, people, clock):
+    agent = people[Role.agent]
+    overdue = new_complaint(case_service, agent, risk_level="complaint", received_at=datetime(2026, 9, 1, tzinfo=UTC))
+    case_service.sweep()  # both its clocks have breached: no alert is left pending on it
+    with case_service.engine.connect() as conn:
+        assert conn.execute(text("SELECT next_alert_at FROM cases WHERE id = :id"), {"id": overdue}).scalar() is None
+    clock.advance(minutes=1)
+    soon = new_complaint(case_service, agent, risk_level="complaint")
+    unclocked = new_complaint(case_service, agent, risk_level="complaint", stage="flagged")
+    low = new_complaint(case_service, agent, risk_level="low")
+    tweet = new_complaint(case_service, agent, risk_level="high", channel=Channel.social)
+    urgent = [c.id for c in case_service.list_cases(open_only=True, order="urgency")]
+    assert urgent == [overdue, soon, unclocked, tweet, low]
+    assert [c.id for c in case_service.list_cases(open_only=True, limit=2, order="urgency")] == [overdue, soon]
+    assert case_service.list_cases(open_only=True, limit=1)[0].id == tweet  # the default: latest update first
+    assert [c.id for c in case_service.list_cases(channel="social", order="urgency")] == [tweet]
+    assert case_service.count_cases(open_only=True) == 5 and case_service.count_cases(channel="social") == 1
+    assert case_service.count_cases(stage=Stage.flagged, assigned_role=Role.agent) == 1
+
+
+def test_a_sessions_token_fingerprint_holds_only_until_the_token_is_rotated(case_service):
+    from pipeline.cases.service import hash_token, token_fingerprint
+    from pipeline.errors import AuthenticationError
+
+    token = case_service.add_user("fp.agent", Role.agent)
+    mark = token_fingerprint(hash_token(token))
+    assert len(mark) == 16 and mark not in hash_token(token)
+    assert case_service.actor("fp.agent", fingerprint=mark).username == "fp.agent"
+    case_service.rotate_token("fp.agent")
+    with pytest.raises(AuthenticationError, match="rotated"):
+        case_service.actor("fp.agent", fingerprint=mark)
+    assert case_service.actor("fp.agent").username == "fp.agent"

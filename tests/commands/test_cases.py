@@ -50,9 +50,9 @@ def test_cli_refusals_exit_2_with_the_reason_and_verify_exits_1_on_tampering(db)
     run("users", "add", "ann", "--role", "agent")
     cid = str(run("cases", "create", "-u", "ann", "--summary", "x", "--received")["id"])
     run("cases", "note", cid, "first note", "-u", "ann")
-    refused = subprocess.run([*earlywarn, "cases", "transition", cid, "close", "-u", "ann"], env=env,
+    refused = subprocess.run([*earlywarn, "cases", "transition", cid, "implement", "-u", "ann"], env=env,
                              capture_output=True, text=True)
-    assert refused.returncode == 2 and "Allowed from 'received': acknowledge" in " ".join(refused.stderr.split())
+    assert refused.returncode == 2 and "Allowed from 'received': acknowledge, close" in " ".join(refused.stderr.split())
     with sqlite3.connect(db) as conn:  # a DBA bypassing the append-only triggers
         conn.execute("DROP TRIGGER case_events_no_update")
         conn.execute("UPDATE case_events SET note = 'nothing to see' WHERE seq = 2")

@@ -330,3 +330,25 @@ def test_only_sources_whose_next_batch_is_already_there_report_a_backlog(tmp_pat
     assert len(next(batches)) == 1 and not has_backlog(live)
     live.close()
     assert not has_backlog(object())  # a source that cannot tell has none
+
+
+def test_an_entry_with_undecodable_field_names_is_dead_lettered_and_the_rest_flow(redis_url, stream_key,
+                                                                                  tmp_path):
+    from pipeline.ingest.deadletter import DeadLetterStore
+
+    client = redis.Redis.from_url(redis_url)
+    client.xadd(stream_key, {"text": "hi", b"\xffid": "1"})  # what `XADD ... text hi "\xffid" 1` sends
+    client.close()
+    RedisStreamProducer(stream_key, url=redis_url).publish(_messages(2))
+    source = _source(redis_url, stream_key, "w")
+    envelopes = _flat(source)
+    bad, *good = _validate_all(envelopes)
+    assert [m.id for m in good] == ["r0", "r1"]
+    assert isinstance(bad, Rejection) and (bad.reason, bad.field) == (Reason.missing_field, "id")
+    assert "\\udcffid" in bad.raw  # the undecodable byte, kept as an escape
+    store = DeadLetterStore(f"sqlite:///{tmp_path / 'dead.db'}")
+    assert store.add_many([bad]) == 1 and store.reasons() == {"missing_field": 1}
+    store.close()
+    source.ack([e.delivery_id for e in envelopes])
+    assert source.pending() == 0  # nothing left for the next worker to claim and crash on
+    source.close()

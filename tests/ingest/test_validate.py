@@ -49,6 +49,7 @@ CASES = [
     ("null", Reason.not_an_object, "<record>", "one object per record"),
     (b"\xff\xfe{}", Reason.invalid_encoding, "<record>", "encoded as UTF-8"),
     (b"x" * 300_000, Reason.oversized_record, "<record>", "shorten the text"),
+    ({"id": "a", "text": "hi", "blob": "x" * 300_000}, Reason.oversized_record, "<record>", "shorten the text"),
     ({"id": "a"}, Reason.missing_field, "text", "message text in 'text'"),
     ({"text": "hello there"}, Reason.missing_field, "id", "unique id in 'id'"),
     ({"id": "a", "text": 42}, Reason.wrong_type, "text", "as a JSON string"),
@@ -180,6 +181,35 @@ def test_raw_payload_is_kept_as_text_bounded_and_storable():
     assert raw_text({"a": 1}, 100) == '{"a": 1}'
     rejection = _rejected(Validator(IngestLimits(max_raw_chars=64)).validate(b"\x00" * 300_000))
     assert rejection.reason == Reason.oversized_record and len(rejection.raw) < 400
+
+
+@pytest.mark.parametrize("payload", [
+    json.dumps({**GOOD, "channel": "fax", "notes": "n" * 200_000}),
+    json.dumps({**GOOD, "channel": "fax", "notes": "n" * 200_000}).encode(),
+    {**GOOD, "channel": "fax", "notes": "n" * 200_000},
+])
+def test_a_rejected_record_within_the_size_limit_is_kept_whole_for_replay(payload):
+    rejection = _rejected(Validator().validate(payload))
+    assert rejection.reason == Reason.invalid_field and "truncated" not in rejection.raw
+    assert json.loads(rejection.raw)["notes"] == "n" * 200_000  # replayable as it came
+
+
+def test_undecodable_bytes_within_the_limit_are_kept_whole_however_long_their_escapes():
+    payload = b'{"id": "m1", "text": "' + b"\xff" * 100_000 + b'"}'
+    rejection = _rejected(Validator().validate(payload))
+    assert rejection.reason == Reason.invalid_encoding and "truncated" not in rejection.raw
+    assert rejection.raw.encode("utf-8").decode("unicode_escape").encode("latin-1") == payload
+
+
+@pytest.mark.parametrize("payload", [
+    {"id": "m1", "text": "hi", "blob": "x" * 5_000_000},
+    {"id": "m1", "text": "hi", "metadata": {"scan": "é" * 200_000}},  # 400,000 bytes in 200,000 characters
+])
+def test_a_mapping_over_the_byte_limit_is_refused_as_oversized_and_only_it_is_cut(payload):
+    rejection = _rejected(Validator(clock=_fixed_clock).validate(payload, source="http"))
+    assert (rejection.reason, rejection.field) == (Reason.oversized_record, "<record>")
+    assert "bytes as JSON, more than the 262,144 allowed" in rejection.detail
+    assert len(rejection.raw) < 17_000 and "characters in all]" in rejection.raw  # cut, saying how large
 
 
 def test_the_log_line_of_a_rejection_redacts_personal_data_and_leaves_the_payload_out():

@@ -120,6 +120,21 @@ def test_a_customer_attribute_holding_a_list_matches_any_of_its_values():
     assert queue_of(router, routed(metadata={"flags": ["new"], "loyal": True})) == "complaints"
 
 
+def test_customer_values_match_csv_text_whatever_type_the_rule_gives():
+    """Customer metadata read from a CSV is always text; rule values are compared as text too."""
+    router = rules(rule("vip", {"customer": {"vip": True}}), rule("tier-1", {"customer": {"tier": [1]}}),
+                   rule("segment", {"customer": {"segment": [1]}}), rule("score", {"customer": {"score": 2.0}}))
+    assert queue_of(router, routed(metadata={"vip": "true"})) == "vip"
+    assert queue_of(router, routed(metadata={"vip": "TRUE"})) == "vip"
+    assert queue_of(router, routed(metadata={"vip": True})) == "vip"
+    assert queue_of(router, routed(metadata={"vip": "false"})) == "complaints"
+    assert queue_of(router, routed(metadata={"tier": "1"})) == "tier-1"
+    assert queue_of(router, routed(metadata={"tier": 1})) == "tier-1"
+    assert queue_of(router, routed(metadata={"score": "2"})) == "score"
+    assert queue_of(router, routed(metadata={"segment": True})) == "complaints"  # True is not 1
+    assert queue_of(router, routed(metadata={"segment": "true"})) == "complaints"
+
+
 def test_cues_match_any_label_in_the_message_or_named_by_the_risk():
     router = rules(rule("retention", {"cues": ["churn_threat", "escalation_demand"]}))
     assert queue_of(router, routed(cues=(CueLabel.churn_threat,))) == "retention"

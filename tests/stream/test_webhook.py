@@ -86,6 +86,11 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                     self._answer(200, b"done")
                 elif path == "moved":
                     self._answer(301, b"", {"Location": "http://elsewhere.example/hook?token=secret"})
+                elif path == "garbled":  # says gzip, sends something else: httpx cannot decode the answer
+                    self._answer(200, b"this is not gzip", {"Content-Encoding": "gzip"})
+                elif path == "hang":  # a receiver that takes the request and never answers in time
+                    time.sleep(3.0)
+                    self._answer(200, b"far too late")
             except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting
                 pass
 
@@ -243,3 +248,37 @@ def test_bad_settings_say_what_to_give():
         WebhookSink("http://127.0.0.1/hook", max_attempts=0)
     with pytest.raises(ValueError, match="concurrency"):
         WebhookSink("http://127.0.0.1/hook", concurrency=0)
+    with pytest.raises(ValueError, match="EARLYWARN_WEBHOOK_BUDGET_S"):
+        WebhookSink("http://127.0.0.1/hook", budget=0)
+
+
+def test_an_answer_that_cannot_be_decoded_is_a_failure_not_a_crash(receiver):
+    with sink(f"{receiver.url}/garbled") as webhook:
+        [failure] = webhook.publish([flag(1)])
+    assert failure.flag_id == "m-1" and "DecodingError" in failure.error and failure.attempts == 1
+
+
+def test_a_receiver_that_never_answers_costs_one_budget_per_publish_and_loses_nothing(receiver, tmp_path):
+    batch = [flag(n) for n in range(8)]
+    # without a budget: 4 attempts of 0.3 s for each of 8 flags, two at a time, is over 4.8 s
+    with sink(f"{receiver.url}/hang", concurrency=2, budget=1.0) as webhook:
+        started = time.perf_counter()
+        failures = webhook.publish(batch)
+        took = time.perf_counter() - started
+    assert took < 2.0
+    assert [f.flag_id for f in failures] == [flag_id for flag_id, _ in batch]  # every flag, in order
+    assert sum(receiver.attempts("hang").values()) < 4 * len(batch)
+    unsent = [f for f in failures if f.attempts == 0]
+    assert unsent and all("ran out" in f.error and "no further attempt" in f.error for f in unsent)
+    store = DeadLetterStore(f"sqlite:///{tmp_path / 'dead.db'}")
+    try:
+        assert store.add_many(f.rejection() for f in failures) == len(batch)
+        assert store.reasons() == {"webhook_failed": len(batch)}
+    finally:
+        store.close()
+
+
+def test_a_signature_header_that_is_not_ascii_is_just_wrong():
+    assert not verify_signature(SECRET, b"{}", 1_700_000_000, "v1=caf\u00e9", now=1_700_000_000)
+    assert not verify_signature(SECRET, b"{}", 1_700_000_000, "v1=\ud800", now=1_700_000_000)
+    assert not verify_signature(SECRET, b"{}", 0, None, now=0)  # type: ignore[arg-type]

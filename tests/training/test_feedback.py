@@ -191,6 +191,24 @@ def test_prevented_open_and_reopened_cases_give_no_labels(service, outcomes):
     assert not set(frame["message_id"]) & {"m6", "m7", "m8", "m14"}
 
 
+def test_a_complaint_received_before_any_customer_message_labels_no_receiving_message(service, clock):
+    """A phone complaint: the case held no customer message when received, so a later "thanks for
+    calling back" is not the complaint and does not carry the handler's severity."""
+    agent = users(service)[Role.agent]
+    clock.now = datetime(2026, 11, 20, 9, tzinfo=UTC)
+    case_id = service.intake(flag("conv-p", "elevated",
+                                  (msg("p0", "we rang the customer about the charge", "conv-p", "agent"), None))).case_id
+    walk(service, agent, case_id, ("receive", {"note": "the customer complained on the phone"}))
+    clock.now = datetime(2026, 11, 20, 11, tzinfo=UTC)
+    later = service.intake(flag("conv-p", "elevated", (msg("p1", "thanks for calling back", "conv-p"), 0.1),
+                                (msg("p2", "but the charge is still wrong, useless", "conv-p"), 0.8)))
+    assert later.case_id == case_id and later.added == ["p1", "p2"]
+    close_justified(service, agent, case_id)
+
+    frame = feedback_examples(service.engine)
+    assert frame[["message_id", "rule", "severity"]].values.tolist() == [["p2", "scored_complaint", UNKNOWN_SEVERITY]]
+
+
 def test_since_keeps_cases_closed_from_then_on(service, outcomes):
     frame = feedback_examples(service.engine, since=datetime(2026, 11, 5, tzinfo=UTC))
     assert "m5" not in set(frame["message_id"])  # case B closed on 3 Nov

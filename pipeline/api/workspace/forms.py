@@ -18,22 +18,28 @@ from pipeline.cases.lifecycle import Action, find_transition
 OPTION_FLAGS = ("admits_liability", "adapts_policy")
 
 
+class FormRefused(Exception):
+    """A form over the workspace's bounds (files, fields, sizes): refused with a page that says why."""
+
+
 def offered_actions(policy: AuthorityPolicy, actor: Actor, case: CaseView) -> list[Action]:
-    """The case's allowed moves this actor's role may take; none for roles that cannot handle cases."""
-    try:
-        role = Role(actor.role)
-    except ValueError:
+    """The case's allowed moves this actor's role may take; none for roles that may not work the case."""
+    if not may_handle(policy, actor, case):
         return []
-    assigned = Role(case.assigned_role) if case.assigned_role in Role.__members__ else None
-    if not policy.can(role, Capability.handle):
-        return []
-    if assigned is not None and policy.limits(role).rank < policy.limits(assigned).rank:
-        return []
+    role = Role(actor.role)
     return [a for a in case.allowed_actions if policy.can(role, find_transition(case.stage, a).capability)]
 
 
-def may_handle(policy: AuthorityPolicy, actor: Actor) -> bool:
-    return actor.role in Role.__members__ and policy.can(Role(actor.role), Capability.handle)
+def may_handle(policy: AuthorityPolicy, actor: Actor, case: CaseView) -> bool:
+    """Whether the role handles cases at all and, once the case is escalated, at that level or above
+    (the service's own assignment check), so the page offers no form it would refuse."""
+    if actor.role not in Role.__members__:
+        return False
+    role = Role(actor.role)
+    if not policy.can(role, Capability.handle):
+        return False
+    assigned = Role(case.assigned_role) if case.assigned_role in Role.__members__ else None
+    return assigned is None or policy.limits(role).rank >= policy.limits(assigned).rank
 
 
 def fields_of(form: Any, model: type[BaseModel], checkboxes: tuple[str, ...] = ()) -> dict[str, Any]:

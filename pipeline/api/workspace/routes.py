@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from pipeline.analytics.records import Period
@@ -26,6 +27,7 @@ from pipeline.analytics.report import Report, build_report, latest_drift
 
 from pipeline.api.workspace.forms import (
     OPTION_FLAGS,
+    FormRefused,
     fields_of,
     may_handle,
     offered_actions,
@@ -72,6 +74,8 @@ from pipeline.schema import Channel
 HERE = Path(__file__).parent
 SESSION_COOKIE = "earlywarn_session"
 QUEUE_LIMIT = 500
+FORM_MAX_FIELDS = 50  # the letter form, the largest, has about 15
+FORM_MAX_PART_BYTES = 256 * 1024  # a 20,000-character field, percent-encoded, fits
 SOCIAL_LIMIT = 100
 REFUSAL_STATUS = {AuthorityError: 403, CaseNotFoundError: 404, IllegalTransitionError: 409, VersionConflictError: 409}
 
@@ -85,8 +89,8 @@ templates = Jinja2Templates(env=jinja2.Environment(
 def install(app: FastAPI, session_secret: str | None = None, https_only: bool = False) -> None:
     """Mount the pages, their static files and the signed session cookie on `app`.
 
-    Without a secret a random one is made per process: sessions then end on restart and are not shared
-    between `--workers`, so set one in production.
+    Without a secret a random one is made per process: sessions then end on restart and would not be
+    shared between `--workers` (so `earlywarn serve` refuses several without one); set one in production.
     """
     app.include_router(router)
     app.mount("/workspace/static", StaticFiles(directory=HERE / "static"), name="workspace-static")
@@ -95,7 +99,12 @@ def install(app: FastAPI, session_secret: str | None = None, https_only: bool = 
 
     @app.exception_handler(LoginRequired)
     async def _login(_request: Request, exc: LoginRequired) -> Response:
-        return RedirectResponse(f"/workspace/login?next={exc.next_url}", status_code=303)
+        return RedirectResponse(f"/workspace/login?{urlencode({'next': exc.next_url})}", status_code=303)
+
+    @app.exception_handler(FormRefused)
+    async def _form_refused(request: Request, exc: FormRefused) -> Response:
+        return _page(request, "error.html", status_code=400, title="Form refused", message=(
+            f"{exc} Nothing was changed: send the form from the workspace page, and long evidence as several notes."))
 
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, _exc: CsrfRefused) -> Response:
@@ -119,7 +128,12 @@ def _page(request: Request, name: str, status_code: int = 200, **context: Any) -
 
 
 async def _form(request: Request) -> Any:
-    form = await request.form()
+    """The posted form, bounded before CSRF is checked (so before anyone is known): no files, a few
+    fields, each no longer than the longest text a case accepts; more is refused with a page."""
+    try:
+        form = await request.form(max_files=0, max_fields=FORM_MAX_FIELDS, max_part_size=FORM_MAX_PART_BYTES)
+    except HTTPException as exc:  # Starlette's answer to a form over those bounds
+        raise FormRefused(str(exc.detail)) from None
     check_csrf(request, form.get("csrf"))
     return form
 
@@ -166,13 +180,16 @@ def _queue(request: Request, stage: str, assigned_role: str, queue: str = "") ->
     cases.require_read(actor)
     at = Stage(stage) if stage else None
     team = Role(assigned_role) if assigned_role else None
-    rows = queue_order(cases.list_cases(at, team, open_only=True, limit=QUEUE_LIMIT, queue=queue or None))
+    rows = queue_order(cases.list_cases(at, team, open_only=True, limit=QUEUE_LIMIT, queue=queue or None,
+                                        order="urgency"))
+    full = len(rows) == QUEUE_LIMIT  # only then can there be more than were fetched
+    more = cases.count_cases(at, team, open_only=True, queue=queue or None) - len(rows) if full else 0
     now = _now(cases)
     due = {c.id: countdown(c.next_deadline.due_at if c.next_deadline else None, now) for c in rows}
     poll = "/workspace/queue/rows" + (f"?{urlencode(q)}" if (q := {k: v for k, v in (
         ("stage", stage), ("assigned_role", assigned_role), ("queue", queue)) if v}) else "")
-    return actor, {"rows": rows, "due": due, "stage": at, "assigned_role": team, "poll": poll, "queue": queue,
-                   "stages": [s for s in Stage if s.is_open], "roles": list(Role), "queues": cases.queues()}
+    return actor, {"rows": rows, "more": more, "due": due, "stage": at, "assigned_role": team, "poll": poll,
+                   "queue": queue, "stages": [s for s in Stage if s.is_open], "roles": list(Role), "queues": cases.queues()}
 
 
 def _filter_refused(request: Request, exc: ValueError) -> HTMLResponse:
@@ -205,12 +222,15 @@ async def social(request: Request) -> HTMLResponse:
     actor = current_actor(request)
     cases = _cases(request)
     cases.require_read(actor)
-    listed = [c for c in cases.list_cases(open_only=True, limit=QUEUE_LIMIT) if c.channel == Channel.social.value]
-    views = [cases.get_case(c.id) for c in queue_order(listed)[:SOCIAL_LIMIT]]
+    social = Channel.social.value
+    listed = queue_order(cases.list_cases(open_only=True, limit=QUEUE_LIMIT, channel=social, order="urgency"))
+    views = [cases.get_case(c.id) for c in listed[:SOCIAL_LIMIT]]
+    total = cases.count_cases(open_only=True, channel=social) if len(listed) == QUEUE_LIMIT else len(listed)
+    more = total - len(views)
     now = _now(cases)
     due = {v.id: countdown(v.next_deadline.due_at if v.next_deadline else None, now) for v in views}
-    return _page(request, "social.html", actor=actor, views=views, due=due, reach={v.id: reach(v) for v in views},
-                 replies={v.id: _suggested_reply(cases, v.id, actor) for v in views})
+    return _page(request, "social.html", actor=actor, views=views, more=more, due=due,
+                 reach={v.id: reach(v) for v in views}, replies={v.id: _suggested_reply(cases, v.id, actor) for v in views})
 
 
 def _suggested_reply(cases: CaseService, case_id: int, actor: Actor) -> str | None:
@@ -236,7 +256,7 @@ def _case_page(request: Request, actor: Actor, case_id: int, error: str | None =
     return _page(request, "case.html", status_code=status_code, actor=actor, case=view, error=error,
                  events=cases.events(case_id), now=now, countdown=countdown, highlight=highlight, trajectory=trajectory,
                  actions=[(a, find_transition(view.stage, a).requires) for a in actions],
-                 may_handle=may_handle(cases.policy, actor),
+                 may_handle=may_handle(cases.policy, actor, view),
                  outcomes=list(FindingOutcome), severities=list(FindingSeverity), root_causes=cases.policy.root_causes,
                  channels=[c.value for c in Channel], directions=list(Direction), kinds=list(CommunicationKind),
                  concerns=list(FeedbackConcern), targets=list(EscalationTarget), currency=cases.policy.currency,
@@ -350,6 +370,8 @@ async def letter(request: Request, case_id: int) -> Response:
 
 # --- analytics dashboard -----------------------------------------------------------------------------
 
+ANALYTICS_YEARS = (2000, 2100)  # dates a report can compute on (outside: date and timestamp overflows)
+ANALYTICS_MAX_DAYS = 731  # two years: longer asks for one page to chart a decade of cases
 DASHBOARD_CACHE_SECONDS = 60  # a busy team reloading the page does not rebuild the report each time
 _reports: TTLCache[tuple[str, date, date, bool], Report] = TTLCache(maxsize=32, ttl=DASHBOARD_CACHE_SECONDS)
 _reports_lock = Lock()
@@ -363,15 +385,36 @@ async def analytics(request: Request, start: str = Query("", alias="from"), end:
     cases = _cases(request)
     cases.require_read(actor)
     try:
-        last = date.fromisoformat(end) if end else _now(cases).date()
-        first = date.fromisoformat(start) if start else last - timedelta(days=27)
-        period = Period(first, last)
+        period = _period(start, end, _now(cases).date())
     except ValueError as exc:
-        return _page(request, "error.html", status_code=422, actor=actor, title="Unknown period",
-                     message=f"{exc}: give the dates as YYYY-MM-DD, the first on or before the last.")
+        return _page(request, "error.html", status_code=422, actor=actor, title="Unknown period", message=f"{exc}.")
     report = await run_in_threadpool(_report, cases, period, themes)
     return _page(request, "analytics.html", actor=actor, report=report.summary, charts=report.charts(),
                  start=period.start.isoformat(), end=period.end.isoformat(), themes=themes)
+
+
+def _period(start: str, end: str, today: date) -> Period:
+    """The chosen period (four weeks to today by default), no longer than a report is meant to cover."""
+    last = _day("to", end) or today
+    first = _day("from", start) or last - timedelta(days=27)
+    period = Period(first, last)
+    if period.days > ANALYTICS_MAX_DAYS:
+        raise ValueError(f"'from' {first} to 'to' {last} is {period.days} days; the longest period is "
+                         f"{ANALYTICS_MAX_DAYS} days (two years): move 'from' later or 'to' earlier")
+    return period
+
+
+def _day(name: str, text: str) -> date | None:
+    """A date in the years a report can compute on (its history reaches weeks before the start)."""
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"'{name}' is not a date ({exc}): give it as YYYY-MM-DD") from None
+    if not ANALYTICS_YEARS[0] <= day.year <= ANALYTICS_YEARS[1]:
+        raise ValueError(f"'{name}' is {day}: choose a date from {ANALYTICS_YEARS[0]} to {ANALYTICS_YEARS[1]}")
+    return day
 
 
 def _report(cases: CaseService, period: Period, themes: bool) -> Report:

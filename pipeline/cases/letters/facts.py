@@ -55,8 +55,9 @@ FACT_HELP: dict[str, tuple[str, str | None, str]] = {
     "received_on": ("the date the complaint was received", "receive",
                     "receive the complaint first (`earlywarn cases transition ID receive`)"),
     "handler": ("who is handling the complaint", None, "send it as a named user (--user; the API's signed-in user)"),
-    "response_due": ("a running response deadline on the case's clocks", None,
-                     "the profile's response clock is not running on this case; send the letter its stage calls for"),
+    "response_due": ("a response deadline still ahead on the case's clocks", None,
+                     ("none is running, or the last has already passed and a letter cannot promise a date gone "
+                      "by: send the final response (or the deadlock letter, where the profile has one) instead")),
     "findings": ("the findings (outcome and evidence)", "record_findings",
                  "investigate and record them (`earlywarn cases transition ID record_findings --outcome ... "
                  "--evidence ...`, POST /cases/{id}/transitions)"),
@@ -217,13 +218,14 @@ def _spec(profile: RegulatoryProfile, name: str) -> ClockSpec | None:
     return next((c for c in profile.clocks if c.name == name), None)
 
 
-def response_due(case: CaseView, profile: RegulatoryProfile) -> str | None:
-    """The latest pending deadline that a final response stops: when the customer will have our answer."""
+def response_due(case: CaseView, profile: RegulatoryProfile, now: datetime) -> str | None:
+    """The latest pending deadline that a final response stops: when the customer will have our answer.
+    A breached one is no promise to make, so only those still ahead count."""
     pending = []
     for d in case.deadlines:
         spec = _spec(profile, d.clock)
         if (spec is not None and spec.kind is ClockKind.deadline and Milestone.final_response in spec.stopped_by
-                and d.due_at is not None and d.met_at is None):
+                and d.due_at is not None and d.met_at is None and d.due_at > now):
             pending.append(d.due_at)
     return day(last_day(max(pending), profile)) if pending else None
 
@@ -294,7 +296,7 @@ def gather(
         organisation=house.organisation, public=house.public_reply, scheme=scheme,
         today=day(today), handler=handler or None,
         received_on=day(received.astimezone(profile.zone).date()) if received else None,
-        response_due=response_due(case, profile),
+        response_due=response_due(case, profile, now),
         findings=findings, outcome=outcome, option=option, redress=redress,
         resolution=option.description if accepted and option else None,
         waiver=_waiver(consents, scheme.name if scheme else "the ombudsman") if "waiver_position" in requires else None,

@@ -4,12 +4,16 @@ A reply under a customer's public post is read by everyone. It may apologise and
 channel; it may not carry an email address, phone, card, account, order or reference number, nor
 the case reference, the findings or the redress. Personal data is found with the same detectors
 that keep it out of the logs (`pipeline.ingest.pii`); order and reference numbers with a keyword
-pattern like the one the case-reference signal uses.
+pattern like the one the case-reference signal uses. Postcodes, dates, street addresses and names
+(after a greeting or a title) are found by pattern here: the case holds no name to compare with
+(messages are authored by "customer" or "agent"), so the customer's id is the one identity checked
+against the case.
 """
 
 from __future__ import annotations
 
 import re
+from decimal import Decimal, InvalidOperation
 
 from pipeline.cases.letters.facts import OUTCOMES, Facts
 from pipeline.cases.letters.requirements import MissingElement, normalise
@@ -26,6 +30,24 @@ _REFERENCE = re.compile(
     r"|#\s?\d{3,}\b",
     re.IGNORECASE,
 )
+_MONTHS = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?"
+           r"|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?")
+# Found in the text as written: each (pattern, what it is). Dates need a year, so "by 5 March" passes.
+_PATTERNS = (
+    (re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[ABD-HJLNP-UW-Z]{2}\b", re.IGNORECASE), "a postcode"),
+    (re.compile(r"\b\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})\b|\b\d{4}-\d{1,2}-\d{1,2}\b"
+                rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}\s*,?\s+\d{{4}}\b"
+                rf"|\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?\s*,?\s+\d{{4}}\b", re.IGNORECASE), "a date"),
+    (re.compile(r"\b\d{1,4}[A-Za-z]?,?\s+(?:[A-Z][a-z'-]+\s+){1,3}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln"
+                r"|Drive|Dr|Close|Way|Crescent|Cres|Court|Ct|Place|Pl|Gardens|Gdns|Terrace|Grove|Square|Sq|Hill"
+                r"|Park|Mews|Row|Walk|Rise|View|Green|Parade|Boulevard)\b"), "a street address"),
+    (re.compile(r"\b(?i:hi|hello|hey|dear|morning|afternoon|evening)\s+[A-Z][a-z'-]+\s+[A-Z][a-z'-]+"
+                r"|\b(?:Mr|Mrs|Ms|Miss|Mx|Dr)\.?\s+[A-Z][a-z'-]+"), "a person's name"),
+)
+# An amount of money as written: "£50", "50.00", "GBP 50", "50 pounds".
+_MONEY = re.compile(r"(?:[\u00a3$\u20ac]|\b(?:gbp|usd|eur)\s?)\s?(\d[\d,]*(?:\.\d+)?)"
+                    r"|\b(\d[\d,]*(?:\.\d+)?)\s?(?:pounds?|quid|dollars?|euros?|gbp|usd|eur)\b"
+                    r"|(?<![\d.,])(\d[\d,]*\.\d+)\b", re.IGNORECASE)
 SAFETY = ("no_personal_data", "no_case_details", "fits_in_a_post")
 RULE = "NOS: social-media channels; data protection"
 
@@ -36,7 +58,20 @@ def personal_data(text: str) -> list[str]:
     found = [what for mark, what in PLACEHOLDERS.items() if redacted.count(mark) > text.count(mark)]
     if _REFERENCE.search(redacted):  # what the detectors above did not already name
         found.append("an order or reference number")
+    found.extend(what for pattern, what in _PATTERNS if pattern.search(text))
     return found
+
+
+def mentions_amount(text: str, amount: Decimal) -> bool:
+    """Whether the text names this sum of money in any format (£50, 50.00, £50.0 for £50.00)."""
+    for match in _MONEY.finditer(text):
+        written = next(g for g in match.groups() if g is not None).replace(",", "")
+        try:
+            if Decimal(written) == amount:
+                return True
+        except InvalidOperation:
+            continue
+    return False
 
 
 def case_details(text: str, facts: Facts, customer_id: str | None) -> list[str]:
@@ -51,7 +86,7 @@ def case_details(text: str, facts: Facts, customer_id: str | None) -> list[str]:
         found.append("the findings")
     if any(re.search(pattern, flat, re.IGNORECASE) for _, pattern in OUTCOMES.values()):
         found.append("the outcome of the complaint")
-    if facts.option is not None and (facts.option.amount_text and facts.option.amount_text.casefold() in flat
+    if facts.option is not None and (facts.option.amount_text and mentions_amount(flat, facts.option.amount)
                                      or _shares_words(flat, facts.option.description)):
         found.append("the redress")
     return found

@@ -61,15 +61,29 @@ class MissingElement(BaseModel):
 
 @dataclass(frozen=True)
 class Needle:
-    """Something that must appear in the letter; `label` is how a refusal names it."""
+    """Something that must appear in the letter; `label` is how a refusal names it. A date needle is
+    not met by the letter's own date line (the letterhead's {{ today }}), which may be the same day."""
 
     label: str
     pattern: re.Pattern[str]
+    date: bool = False
 
 
 def literal(label: str, value: str) -> Needle:
-    """The fact's value, word for word (whitespace and case aside)."""
-    return Needle(label, re.compile(re.escape(normalise(value)), re.IGNORECASE))
+    """The fact's value, word for word (whitespace and case aside), not inside a longer word or number:
+    "3 March 2026" is not found in "13 March 2026"."""
+    return Needle(label, re.compile(rf"(?<!\w){re.escape(normalise(value))}(?!\w)", re.IGNORECASE))
+
+
+def dated(label: str, value: str) -> Needle:
+    """A date the letter states in its text, not only in its date line."""
+    return Needle(label, literal(label, value).pattern, date=True)
+
+
+def without_date_line(text: str, today: str) -> str:
+    """The text less any line that is only the letter's date ("24 November 2026", "Date: 24 November 2026")."""
+    line = re.compile(rf"(?:date\s*:?\s*)?{re.escape(normalise(today))}", re.IGNORECASE)
+    return "\n".join(x for x in text.splitlines() if not line.fullmatch(normalise(x)))
 
 
 def phrase(label: str, regex: str) -> Needle:
@@ -119,7 +133,7 @@ def _waiver(f: Facts) -> list[Needle]:
 
 def _explanation(f: Facts) -> list[Needle]:
     if f.findings is None:
-        return [literal(f"when the full response will follow ({f.response_due})", f.response_due)]
+        return [dated(f"when the full response will follow ({f.response_due})", f.response_due)]
     return [literal("the reasons (the findings' evidence)", f.findings.evidence)]
 
 
@@ -137,11 +151,11 @@ ELEMENTS: dict[str, Element] = {e.name: e for e in (
             (), lambda f: [literal(f"the reference {f.reference}", f.reference)],
             "write {{ case.reference }} in the letter"),
     Element("received_date", "the date the complaint was received", "DISP 1.6.1R", ("received_on",),
-            lambda f: [literal(f"the date received ({f.received_on})", f.received_on)],
+            lambda f: [dated(f"the date received ({f.received_on})", f.received_on)],
             "write {{ received_on }} in the letter"),
     Element("response_due", "when the customer will have our response, from the case's clocks",
             "DISP 1.6.1R (keep the complainant informed)", ("response_due",),
-            lambda f: [literal(f"the response date ({f.response_due})", f.response_due)],
+            lambda f: [dated(f"the response date ({f.response_due})", f.response_due)],
             "write {{ response_due }} in the letter"),
     Element("complaints_procedure", "where to read our complaints-handling procedure", "DISP 1.2.1R",
             (), lambda f: [literal("the complaints procedure link", f.organisation.complaints_procedure)],
@@ -194,7 +208,7 @@ ELEMENTS: dict[str, Element] = {e.name: e for e in (
             ("delay_reason",), lambda f: [literal("the reason for the delay", f.delay_reason)],
             "give the reason with {{ delay_reason }}"),
     Element("expected_date", "when we expect to send the final response", "DISP 1.6.2R(2) / 1.6.2AR",
-            ("expected_by",), lambda f: [literal(f"the expected date ({f.expected_by})", f.expected_by)],
+            ("expected_by",), lambda f: [dated(f"the expected date ({f.expected_by})", f.expected_by)],
             "give the date with {{ expected_by }}"),
     Element("deadlock_statement", "that this is our final position and the complaint is at deadlock",
             "Ofcom complaints code / Ofgem CHS Regulations", (),
@@ -246,10 +260,11 @@ def check_rules(profile: RegulatoryProfile) -> None:
 def verify(text: str, elements: tuple[str, ...], facts: Facts, template: str) -> tuple[list[str], list[MissingElement]]:
     """Which of the elements the rendered text contains, and what is missing from it."""
     flat = normalise(text)
+    body = normalise(without_date_line(text, facts.today))
     present, missing = [], []
     for name in elements:
         element = ELEMENTS[name]
-        absent = [n.label for n in element.needles(facts) if not n.pattern.search(flat)]
+        absent = [n.label for n in element.needles(facts) if not n.pattern.search(body if n.date else flat)]
         if absent:
             missing.append(MissingElement(
                 element=name, description=element.description, rule=element.rule,

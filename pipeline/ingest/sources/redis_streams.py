@@ -8,7 +8,10 @@ the worker acks it, which the caller does only after its sink has written the ba
 the same consumer name first re-reads its own pending entries.
 
 An entry's payload is its `data` field (the JSON message, passed on as bytes so the validator
-sees exactly what was sent); an entry without one is read as a flat record of its fields.
+sees exactly what was sent); an entry without one is read as a flat record of its fields, names and
+values decoded leniently (undecodable bytes as lone surrogates, which the validator refuses). An entry
+that cannot be made into a payload at all is handed on as `Unreadable`: it is dead-lettered and acked
+like any bad record, never left to stall the group by crashing every worker that claims it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import redis
 
 from pipeline.ingest.pii import redact
 from pipeline.ingest.sources.base import Envelope
+from pipeline.ingest.validate import Unreadable
 from pipeline.schema import Message
 
 log = logging.getLogger(__name__)
@@ -46,6 +50,11 @@ def _client(url: str | redis.Redis, block_ms: int = 0) -> redis.Redis:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _lenient(value: bytes | str) -> str:
+    """Entry field names and values as sent: bytes that are not UTF-8 become lone surrogates."""
+    return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else str(value)
 
 
 class RedisStreamSource:
@@ -192,15 +201,20 @@ class RedisStreamSource:
             cursor = next_cursor
 
     def _envelope(self, entry_id: bytes | str, fields: Mapping[bytes, bytes]) -> Envelope:
-        payload: bytes | dict[str, str]
-        if DATA_FIELD in fields:
-            payload = fields[DATA_FIELD]
-        else:
-            payload = {_text(k): v.decode("utf-8", "surrogateescape") if isinstance(v, bytes) else v
-                       for k, v in fields.items()}
-        entry = _text(entry_id)
+        entry = _lenient(entry_id)
+        payload: bytes | dict[str, str] | Unreadable
+        try:
+            if DATA_FIELD in fields:
+                payload = fields[DATA_FIELD]
+            else:
+                payload = {_lenient(k): _lenient(v) for k, v in fields.items()}
+        except Exception as exc:  # noqa: BLE001 - one odd entry must not stop the group
+            detail = (f"entry {entry} could not be read as a record ({type(exc).__name__}): "
+                      f"publish the message as JSON in the entry's 'data' field")
+            payload = Unreadable(detail, _raw_fields(fields))
         millis = entry.partition("-")[0]  # Redis stamps each entry with the millisecond it was added
-        return Envelope(payload, entry, self.name, ingested_at=int(millis) / 1000 if millis.isdigit() else None)
+        stamped = millis.isascii() and millis.isdigit()
+        return Envelope(payload, entry, self.name, ingested_at=int(millis) / 1000 if stamped else None)
 
 
 class RedisStreamProducer:
@@ -214,15 +228,20 @@ class RedisStreamProducer:
         self.redis = _client(url)
         self._owns_client = not isinstance(url, redis.Redis)
 
-    def publish(self, records: Iterable[Record], chunk: int = 500) -> list[str]:
-        """Append each record as one entry (`data` = its JSON, or the str/bytes as given); entry ids in order."""
+    def publish(self, records: Iterable[Record], chunk: int = 500, *, atomic: bool = False) -> list[str]:
+        """Append each record as one entry (`data` = its JSON, or the str/bytes as given); entry ids in order.
+
+        `atomic` sends them all in one MULTI/EXEC, so a failure leaves none of them on the stream (what
+        `POST /ingest` promises a caller told to resend); otherwise in pipelined chunks, which an error
+        can leave half published.
+        """
         ids: list[str] = []
-        pipe = self.redis.pipeline(transaction=False)
+        pipe = self.redis.pipeline(transaction=atomic)
         queued = 0
         for record in records:
             pipe.xadd(self.stream, {DATA_FIELD: _encode(record)}, maxlen=self.maxlen, approximate=True)
             queued += 1
-            if queued >= chunk:
+            if queued >= chunk and not atomic:
                 ids.extend(_text(i) for i in pipe.execute())
                 queued = 0
         if queued:
@@ -233,6 +252,14 @@ class RedisStreamProducer:
     def close(self) -> None:
         if self._owns_client:
             self.redis.close()
+
+
+def _raw_fields(fields: Mapping[Any, Any]) -> str:
+    """An unreadable entry as storable text (bytes as escapes), for the dead letters."""
+    try:
+        return repr(dict(fields))
+    except Exception:  # noqa: BLE001 - only ever a description of what could not be read
+        return f"<unreadable {type(fields).__name__}>"
 
 
 def _encode(record: Record) -> bytes | str:

@@ -8,6 +8,11 @@ header asks, up to `max_attempts`; any other answer is final, since sending the 
 cannot change it. A flag that still fails comes back as a `WebhookFailure`, which the caller
 dead-letters (`failure.rejection()` is what `DeadLetterStore.add` takes), so it can be replayed.
 
+A `publish` runs inside the stream's commit, so it has a time budget: once that is spent, the flags
+not yet delivered fail at once, without further attempts, and are dead-lettered like any other
+failure. Without it a receiver that never answers would hold the batch past the consumer group's
+claim time, and another worker would process the batch a second time.
+
 With a `secret`, each request is signed like Stripe's and GitHub's webhooks: the header
 `X-Earlywarn-Signature: v1=<hex HMAC-SHA256 of "<timestamp>.<body>">` beside
 `X-Earlywarn-Timestamp: <unix seconds>`. The timestamp is inside the signature, so a receiver
@@ -53,15 +58,19 @@ def sign(secret: str | bytes, timestamp: int, body: bytes) -> str:
 def verify_signature(secret: str | bytes, body: bytes, timestamp: str | int, signature: str,
                      tolerance_s: float = 300.0, now: float | None = None) -> bool:
     """What a receiver checks: the signature matches the body and timestamp, and the timestamp is
-    within `tolerance_s` of now (so a captured request cannot be replayed later)."""
+    within `tolerance_s` of now (so a captured request cannot be replayed later). A header that is
+    not even ASCII is just a wrong signature: compared as bytes, since `compare_digest` refuses
+    non-ASCII strings."""
     try:
         sent = int(timestamp)
     except (TypeError, ValueError):
         return False
+    if not isinstance(signature, str):
+        return False
     current = time.time() if now is None else now
     if abs(current - sent) > tolerance_s:
         return False
-    return hmac.compare_digest(sign(secret, sent, body), signature)
+    return hmac.compare_digest(sign(secret, sent, body).encode(), signature.encode("utf-8", "surrogatepass"))
 
 
 def _public(url: str) -> str:
@@ -113,6 +122,19 @@ class _Final(Exception):  # noqa: N818 - an answer that retrying cannot change
         self.status = status
 
 
+class _OutOfTime(Exception):  # noqa: N818 - the publish's budget is spent: no further attempts
+    pass
+
+
+def _described(exc: BaseException) -> tuple[int | None, str]:
+    """A failed attempt as the status it got (None: no answer) and what went wrong."""
+    if isinstance(exc, _Final):
+        return exc.status, str(exc)
+    if isinstance(exc, _Retryable):
+        return exc.status, f"the receiver kept answering {exc}"
+    return None, f"{type(exc).__name__} ({exc or 'no detail'})"
+
+
 def _retry_after(response: httpx.Response) -> float | None:
     """Retry-After in seconds, when given as seconds (an HTTP date is ignored: the backoff applies)."""
     value = response.headers.get("retry-after", "").strip()
@@ -127,12 +149,13 @@ class WebhookSink:
 
     `timeout` bounds each attempt (connect, read and write, in seconds); `backoff` is the first
     wait between attempts, doubled each retry with up to `backoff` of jitter, never more than
-    `max_backoff`. A flag that keeps failing therefore holds its `publish` call for at most about
-    `max_attempts * timeout` plus the waits.
+    `max_backoff`. `budget` bounds a whole `publish` call (seconds): no attempt starts or runs past
+    it, and every flag not delivered by then comes back as a failure. Keep it well under the
+    consumer group's claim time (`EARLYWARN_REDIS_CLAIM_IDLE_MS`), which the whole commit must beat.
     """
 
     def __init__(self, url: str, secret: str | bytes | None = None, timeout: float = 5.0, max_attempts: int = 5,
-                 backoff: float = 0.5, max_backoff: float = 30.0, concurrency: int = 4,
+                 backoff: float = 0.5, max_backoff: float = 30.0, concurrency: int = 4, budget: float = 20.0,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
             raise ValueError(f"webhook url {_public(url)!r} is not an http(s) URL: "
@@ -144,11 +167,16 @@ class WebhookSink:
                              f"above 0 and 0 <= backoff <= max_backoff, in seconds")
         if concurrency < 1:
             raise ValueError(f"concurrency is {concurrency}: give at least 1 request at a time")
+        if not budget > 0:
+            raise ValueError(f"budget is {budget}: give the seconds one publish may take, above 0 "
+                             f"(EARLYWARN_WEBHOOK_BUDGET_S)")
         self.url = url
         self.public_url = _public(url)
         self.secret = secret or None
         self.max_attempts = max_attempts
         self.max_backoff = max_backoff
+        self.timeout = timeout
+        self.budget = budget
         self.clock = clock
         self._backoff = wait_exponential_jitter(multiplier=backoff, max=max_backoff, jitter=backoff)
         self._client = httpx.Client(timeout=httpx.Timeout(timeout),
@@ -159,37 +187,47 @@ class WebhookSink:
     def publish(self, batch: Sequence[tuple[str, Flag]]) -> list[WebhookFailure]:
         """Deliver every flag; the failures, in batch order, are those given up on (empty: all delivered).
         Dead-letter them with `DeadLetterStore.add_many(f.rejection() for f in failures)`."""
-        outcomes = list(self._pool.map(lambda item: self._deliver(*item), batch))
+        deadline = time.monotonic() + self.budget
+        outcomes = list(self._pool.map(lambda item: self._deliver(*item, deadline), batch))
         failures = [f for f in outcomes if f is not None]
         if failures:
             log.warning("webhook %s: %d of %d flags failed and go to the dead letters", self.public_url,
                         len(failures), len(batch))
         return failures
 
-    def _deliver(self, flag_id: str, flag: Flag) -> WebhookFailure | None:
+    def _deliver(self, flag_id: str, flag: Flag, deadline: float) -> WebhookFailure | None:
         body = flag.model_dump_json(exclude=PRIVATE_FIELDS).encode()
-        retrying = Retrying(stop=stop_after_attempt(self.max_attempts), wait=self._wait, reraise=True,
+        last: list[BaseException] = []  # the latest failed attempt: reported if the budget ends the retries
+
+        def wait(state: RetryCallState) -> float:
+            last[:] = [state.outcome.exception()] if state.outcome is not None else []
+            return min(self._wait(state), max(0.0, deadline - time.monotonic()))
+
+        retrying = Retrying(stop=stop_after_attempt(self.max_attempts), wait=wait, reraise=True,
                             retry=retry_if_exception_type((httpx.TransportError, _Retryable)))
         try:
-            retrying(self._post, flag_id, body)
+            retrying(self._post, flag_id, body, deadline)
             return None
-        except _Final as exc:
-            status: int | None = exc.status
-            error = str(exc)
-        except _Retryable as exc:
-            status, error = exc.status, f"the receiver kept answering {exc}"
-        except httpx.TransportError as exc:
-            status, error = None, f"{type(exc).__name__} ({exc or 'no detail'})"
-        attempts = int(retrying.statistics.get("attempt_number", self.max_attempts))
+        except _OutOfTime as exc:  # raised before a request: the attempt it stopped was never made
+            attempts = int(retrying.statistics.get("attempt_number", 1)) - 1
+            status, error = _described(last[0]) if last and last[0] is not None else (None, "")
+            error = f"{error}, then {exc}" if error else str(exc)
+        except (_Final, _Retryable, httpx.HTTPError) as exc:  # not only transport: an undecodable answer too
+            attempts = int(retrying.statistics.get("attempt_number", self.max_attempts))
+            status, error = _described(exc)
         return WebhookFailure(flag_id=flag_id, flag=flag, url=self.public_url, attempts=attempts, status=status,
                               error=error, failed_at=self.clock())
 
-    def _post(self, flag_id: str, body: bytes) -> None:
+    def _post(self, flag_id: str, body: bytes, deadline: float) -> None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _OutOfTime(f"the {self.budget:g} s one publish may take (EARLYWARN_WEBHOOK_BUDGET_S) "
+                             f"ran out, so no further attempt was made")
         headers = {IDEMPOTENCY_HEADER: flag_id}
         if self.secret is not None:
             sent = int(time.time())
             headers |= {TIMESTAMP_HEADER: str(sent), SIGNATURE_HEADER: sign(self.secret, sent, body)}
-        response = self._client.post(self.url, content=body, headers=headers)
+        response = self._client.post(self.url, content=body, headers=headers, timeout=min(self.timeout, left))
         if response.is_success:
             return
         if response.status_code in RETRYABLE_STATUS:
